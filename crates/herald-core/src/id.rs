@@ -1,0 +1,96 @@
+//! Prefixed, time-sortable identifiers (`app_…`, `ep_…`, `msg_…`, `atmpt_…`).
+//!
+//! Ids are KSUIDs with millisecond precision behind a type prefix, as Svix spells
+//! them. They sort by creation time as plain strings, which is what list pagination
+//! relies on: an iterator is simply the last id of the previous page.
+
+use std::fmt;
+
+use svix_ksuid::{KsuidLike, KsuidMs};
+
+/// Defines a prefixed id newtype. Each type knows its prefix so a foreign id
+/// (an endpoint id passed where an application id is expected) is recognisable.
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A new id for an object created now.
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, KsuidMs::new(None, None)))
+            }
+
+            /// Wraps an id read back from storage or from a request path, when it
+            /// carries this type's prefix; `None` otherwise (it may then be a `uid`).
+            pub fn parse(s: &str) -> Option<Self> {
+                s.starts_with($prefix).then(|| Self(s.to_owned()))
+            }
+
+            /// Wraps a string trusted to be an id of this type (storage rows).
+            pub fn from_trusted(s: String) -> Self {
+                Self(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// An application: one per customer (tenant) of the sending product.
+    AppId,
+    "app_"
+);
+prefixed_id!(
+    /// An endpoint: one URL inside an application.
+    EndpointId,
+    "ep_"
+);
+prefixed_id!(
+    /// A message: one event sent to one application.
+    MessageId,
+    "msg_"
+);
+prefixed_id!(
+    /// One HTTP try of one message to one endpoint.
+    AttemptId,
+    "atmpt_"
+);
+prefixed_id!(
+    /// A background task (recover), reported by the API.
+    TaskId,
+    "qtask_"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_prefix_and_sort_by_creation() {
+        let a = MessageId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = MessageId::generate();
+        assert!(a.as_str().starts_with("msg_"));
+        assert_eq!(a.as_str().len(), "msg_".len() + 27);
+        assert!(a < b, "{a} should sort before {b}");
+        assert!(AppId::parse(a.as_str()).is_none());
+        assert_eq!(MessageId::parse(a.as_str()), Some(a));
+    }
+}

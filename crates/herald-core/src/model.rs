@@ -1,0 +1,194 @@
+//! Domain types: what Herald stores and reasons about. They carry no database or
+//! wire derives; the API crate maps them to Svix-shaped DTOs, the store crates to rows.
+
+use std::collections::BTreeMap;
+
+use crate::id::{AppId, AttemptId, EndpointId, MessageId};
+use crate::signing::SigningKey;
+use crate::time::Timestamp;
+
+/// Free-form string labels kept with an object (`metadata` in the API).
+pub type Metadata = BTreeMap<String, String>;
+
+/// One customer (tenant) of the sending product.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Application {
+    pub id: AppId,
+    /// Optional caller-chosen identifier, unique; usable wherever the id is.
+    pub uid: Option<String>,
+    pub name: String,
+    pub metadata: Metadata,
+    pub throttle_rate: Option<u32>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A catalogue entry such as `order.paid`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventType {
+    pub name: String,
+    pub description: String,
+    pub archived: bool,
+    pub deprecated: bool,
+    pub feature_flag: Option<String>,
+    /// JSON Schemas by version, kept as given (`{"1": {...}}`).
+    pub schemas: Option<serde_json::Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A URL inside an application that receives messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub id: EndpointId,
+    pub app_id: AppId,
+    pub uid: Option<String>,
+    pub url: String,
+    pub description: String,
+    /// Event types it wants; `None` means all.
+    pub event_types: Option<Vec<String>>,
+    /// Channels it listens to; `None` means every message regardless of channel.
+    pub channels: Option<Vec<String>>,
+    pub disabled: bool,
+    /// Messages per second, at most.
+    pub throttle_rate: Option<u32>,
+    pub metadata: Metadata,
+    /// Extra headers sent with every request to this endpoint.
+    pub headers: BTreeMap<String, String>,
+    pub secrets: EndpointSecrets,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The current signing key and the previous ones still honoured after a rotation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointSecrets {
+    pub current: SigningKey,
+    /// Keys replaced by a rotation, each with the moment it stops signing.
+    pub previous: Vec<(SigningKey, Timestamp)>,
+}
+
+impl EndpointSecrets {
+    pub fn new(current: SigningKey) -> Self {
+        Self { current, previous: Vec::new() }
+    }
+
+    /// The keys that sign a request sent at `now`: the current one first.
+    pub fn signing_keys(&self, now: Timestamp) -> impl Iterator<Item = &SigningKey> {
+        std::iter::once(&self.current)
+            .chain(self.previous.iter().filter(move |(_, until)| *until > now).map(|(k, _)| k))
+    }
+
+    /// Replaces the current key, keeping the old one valid for `grace`.
+    pub fn rotate(&mut self, next: SigningKey, now: Timestamp, grace: std::time::Duration) {
+        let old = std::mem::replace(&mut self.current, next);
+        self.previous.retain(|(_, until)| *until > now);
+        self.previous.push((old, now.plus(grace)));
+    }
+}
+
+/// One event sent to one application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub app_id: AppId,
+    pub event_type: String,
+    /// Caller's idempotency id, unique per application.
+    pub event_id: Option<String>,
+    /// The JSON payload exactly as it will be sent (the request body). `None` once
+    /// expunged or purged by retention.
+    pub payload: Option<bytes::Bytes>,
+    pub channels: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub created_at: Timestamp,
+    /// When the payload may be purged.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Where a (message, endpoint) delivery stands. Numbered as Svix's `MessageStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Success = 0,
+    Pending = 1,
+    Failed = 2,
+    Sending = 3,
+}
+
+impl DeliveryStatus {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Self::Success,
+            1 => Self::Pending,
+            2 => Self::Failed,
+            3 => Self::Sending,
+            _ => return None,
+        })
+    }
+
+    /// Svix's `statusText`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Pending => "pending",
+            Self::Failed => "fail",
+            Self::Sending => "sending",
+        }
+    }
+}
+
+/// Why an attempt was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled = 0,
+    Manual = 1,
+}
+
+impl Trigger {
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Self {
+        if code == 1 { Self::Manual } else { Self::Scheduled }
+    }
+}
+
+/// The state of one (message, endpoint) pair: the queue row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivery {
+    pub msg_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub app_id: AppId,
+    pub status: DeliveryStatus,
+    /// Attempts made so far (scheduled and manual).
+    pub attempts: u32,
+    /// When the next attempt is due; `None` once settled.
+    pub next_attempt_at: Option<Timestamp>,
+    /// Why the next attempt will be made (a resend is manual).
+    pub next_trigger: Trigger,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One HTTP try.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    pub id: AttemptId,
+    pub msg_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub app_id: AppId,
+    pub url: String,
+    /// `Success` or `Failed`.
+    pub status: DeliveryStatus,
+    /// The HTTP status, or 0 when no response came (refused, timeout, connect error).
+    pub response_status_code: u16,
+    /// Response body up to the cap, or the reason no response came.
+    pub response: String,
+    pub duration_ms: u64,
+    pub trigger: Trigger,
+    pub created_at: Timestamp,
+}

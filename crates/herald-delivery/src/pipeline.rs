@@ -1,0 +1,121 @@
+//! The stages of one delivery, as pure functions around the HTTP call:
+//! [`prepare`] builds the signed request, the client sends it, [`settle`] turns the
+//! outcome into the attempt row and the delivery's next state.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use herald_core::{Attempt, AttemptId, Delivery, DeliveryStatus, RetryPolicy, Timestamp, Trigger, signing};
+use herald_store::DeliveryUpdate;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::client::{OutboundRequest, SendOutcome};
+use crate::dispatch::Dispatch;
+
+/// The `user-agent` every delivery carries.
+pub const USER_AGENT: &str = concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION"));
+
+/// Why a delivery could not even be attempted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PrepareError {
+    #[error("the message payload was expunged; there is nothing to send")]
+    NoPayload,
+    #[error("the endpoint URL is not valid: {0}")]
+    BadUrl(String),
+    #[error("the endpoint is disabled")]
+    Disabled,
+}
+
+/// Builds the signed request for one delivery at `now`.
+pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareError> {
+    if d.endpoint.disabled {
+        return Err(PrepareError::Disabled);
+    }
+    let body: Bytes = d.message.payload.clone().ok_or(PrepareError::NoPayload)?;
+    let url = url::Url::parse(&d.endpoint.url).map_err(|e| PrepareError::BadUrl(e.to_string()))?;
+    let msg_id = d.message.id.as_str();
+    let ts = now.seconds();
+    let signature = signing::sign_all(d.endpoint.secrets.signing_keys(now), msg_id, ts, &body);
+
+    let mut headers = HeaderMap::with_capacity(6 + d.endpoint.headers.len());
+    // Custom headers first, so the protocol headers below always win.
+    for (name, value) in &d.endpoint.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+            headers.insert(n, v);
+        }
+    }
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    insert(&mut headers, "webhook-id", msg_id);
+    insert(&mut headers, "webhook-timestamp", &ts.to_string());
+    insert(&mut headers, "webhook-signature", &signature);
+    Ok(OutboundRequest { url, headers, body, timeout: None })
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    // Ids, digits and base64 are always valid header values.
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// The attempt that was made and the delivery's next state. `sample` is a uniform
+/// draw in `[0, 1)` for the retry jitter.
+pub fn settle(
+    policy: &RetryPolicy,
+    d: &Dispatch,
+    outcome: Result<SendOutcome, PrepareError>,
+    now: Timestamp,
+    sample: f64,
+) -> (Attempt, DeliveryUpdate) {
+    let (status_code, response, duration, retry_after) = match outcome {
+        Ok(SendOutcome::Response { status, body, retry_after, duration }) => {
+            (status, body, duration, retry_after.filter(|_| status == 429 || status == 503))
+        }
+        Ok(SendOutcome::Failed { reason, duration, .. }) => (0, reason, duration, None),
+        Err(e) => (0, e.to_string(), Duration::ZERO, None),
+    };
+    let ok = (200..300).contains(&status_code);
+    let attempt = Attempt {
+        id: AttemptId::generate(),
+        msg_id: d.message.id.clone(),
+        endpoint_id: d.endpoint.id.clone(),
+        app_id: d.message.app_id.clone(),
+        url: d.endpoint.url.clone(),
+        status: if ok { DeliveryStatus::Success } else { DeliveryStatus::Failed },
+        response_status_code: status_code,
+        response,
+        duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        trigger: d.delivery.next_trigger,
+        created_at: now,
+    };
+    let update = if ok {
+        DeliveryUpdate { status: DeliveryStatus::Success, next_attempt_at: None }
+    } else {
+        next_after_failure(policy, &d.delivery, retry_after, now, sample)
+    };
+    (attempt, update)
+}
+
+/// A failed scheduled attempt is retried on the schedule; a failed manual one
+/// (resend) is not: the operator asked for exactly one more try.
+fn next_after_failure(
+    policy: &RetryPolicy,
+    delivery: &Delivery,
+    retry_after: Option<Duration>,
+    now: Timestamp,
+    sample: f64,
+) -> DeliveryUpdate {
+    let made = delivery.attempts.saturating_add(1);
+    let delay = match delivery.next_trigger {
+        Trigger::Manual => None,
+        Trigger::Scheduled => policy.next_delay(made, retry_after, sample),
+    };
+    match delay {
+        Some(d) => DeliveryUpdate { status: DeliveryStatus::Pending, next_attempt_at: Some(now.plus(d)) },
+        None => DeliveryUpdate { status: DeliveryStatus::Failed, next_attempt_at: None },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! Endpoints: rows scoped to an application, looked up by id or `uid`. Lists and maps
+//! are JSON text; secrets go through [`rows::encode_secrets`]. Deleting an endpoint
+//! deletes its deliveries and attempts.
+
+use herald_core::{AppId, Endpoint, EndpointId};
+use herald_store::{Page, PageQuery};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::rows::{self, endpoint_columns};
+use crate::sql::{DbResult, Result, Select, changed, json_list, text};
+
+const KEYS: (&str, &str) = ("endpoint id", "endpoint uid");
+
+pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
+               throttle_rate, metadata, headers, secrets, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )
+        .db()?;
+    stmt.execute(params![
+        ep.id.as_str(),
+        ep.app_id.as_str(),
+        ep.uid,
+        ep.url,
+        ep.description,
+        rows::encode_list(ep.event_types.as_ref()),
+        rows::encode_list(ep.channels.as_ref()),
+        ep.disabled,
+        ep.throttle_rate,
+        rows::encode_map(&ep.metadata),
+        rows::encode_map(&ep.headers),
+        rows::encode_secrets(&ep.secrets),
+        ep.created_at.millis(),
+        ep.updated_at.millis(),
+    ])
+    .or_conflict(KEYS.0, KEYS.1)
+    .map(drop)
+}
+
+/// By id or uid within the application; an id match wins.
+pub(crate) fn get(conn: &Connection, app: &AppId, key: &str) -> Result<Option<Endpoint>> {
+    let sql = concat!(
+        "SELECT ",
+        endpoint_columns!("e."),
+        " FROM endpoint e WHERE e.app_id = ?1 AND (e.id = ?2 OR e.uid = ?2) ORDER BY e.id = ?2 DESC LIMIT 1"
+    );
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    stmt.query_row([app.as_str(), key], |row| Ok(rows::endpoint(row, 0))).optional().db()?.transpose()
+}
+
+pub(crate) fn list(conn: &Connection, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
+    let head = concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = ?");
+    let rows =
+        Select::new(head, [text(app.as_str())]).page("e.id", page).fetch(conn, |r| rows::endpoint(r, 0))?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+pub(crate) fn all(conn: &Connection, app: &AppId) -> Result<Vec<Endpoint>> {
+    let head =
+        concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = ? ORDER BY e.id");
+    Select::new(head, [text(app.as_str())]).fetch(conn, |r| rows::endpoint(r, 0))
+}
+
+pub(crate) fn by_id(conn: &Connection, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
+    let head = concat!(
+        "SELECT ",
+        endpoint_columns!("e."),
+        " FROM endpoint e WHERE e.id IN (SELECT value FROM json_each(?))"
+    );
+    Select::new(head, [json_list(ids.iter().map(EndpointId::as_str))]).fetch(conn, |r| rows::endpoint(r, 0))
+}
+
+pub(crate) fn update(conn: &Connection, ep: &Endpoint) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE endpoint SET uid = ?3, url = ?4, description = ?5, event_types = ?6, channels = ?7,
+               disabled = ?8, throttle_rate = ?9, metadata = ?10, headers = ?11, secrets = ?12,
+               updated_at = ?13
+             WHERE id = ?1 AND app_id = ?2",
+        )
+        .db()?;
+    let n = stmt
+        .execute(params![
+            ep.id.as_str(),
+            ep.app_id.as_str(),
+            ep.uid,
+            ep.url,
+            ep.description,
+            rows::encode_list(ep.event_types.as_ref()),
+            rows::encode_list(ep.channels.as_ref()),
+            ep.disabled,
+            ep.throttle_rate,
+            rows::encode_map(&ep.metadata),
+            rows::encode_map(&ep.headers),
+            rows::encode_secrets(&ep.secrets),
+            ep.updated_at.millis(),
+        ])
+        .or_conflict(KEYS.0, KEYS.1)?;
+    changed(n)
+}
+
+pub(crate) fn delete(conn: &Connection, app: &AppId, id: &EndpointId) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM endpoint WHERE id = ?1 AND app_id = ?2").db()?;
+    changed(stmt.execute([id.as_str(), app.as_str()]).db()?)?;
+    for sql in ["DELETE FROM attempt WHERE endpoint_id = ?1", "DELETE FROM delivery WHERE endpoint_id = ?1"] {
+        conn.prepare_cached(sql).db()?.execute([id.as_str()]).db()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Herald's embedded store: [`herald_store::Store`] on one SQLite file in WAL mode.
+//!
+//! `herald serve` needs nothing installed: the store creates its file, runs its
+//! embedded migrations (`migrations/NNN_name.sql`, tracked by `PRAGMA user_version`)
+//! and is ready.
+//!
+//! How it is built, and why:
+//! - **One writer thread** ([`writer`]) owns the only write connection and commits in
+//!   groups: every write is a closure sent over a channel; the thread runs all queued
+//!   closures in one `BEGIN IMMEDIATE` transaction, each in its own savepoint, commits
+//!   once and then replies. Concurrency raises throughput (bigger batches) instead of
+//!   causing `database is locked`, and the hot statements stay prepared. This is why
+//!   the crate uses rusqlite rather than sqlx: sqlx-sqlite would add a channel hop per
+//!   query and cannot batch many callers' commands in one transaction.
+//! - **A read pool** ([`readers`]): a few `query_only` connections used from Tokio's
+//!   blocking pool; WAL lets them read while the writer writes.
+//! - **Plain rows**: text ids, integer epoch-ms timestamps, BLOB payloads, JSON text
+//!   for lists and maps ([`rows`]). No foreign keys: deleting an application or an
+//!   endpoint deletes what it owns explicitly, and the hot inserts do no parent
+//!   look-ups.
+//!
+//! What it deliberately does not do: encrypt secrets (the encode/decode pair in
+//! [`rows`] is where that will go), purge expired idempotency keys or tokens, or
+//! share a database between processes beyond what SQLite's locking allows.
+
+#![forbid(unsafe_code)]
+
+mod apps;
+mod attempts;
+mod conn;
+mod deliveries;
+mod endpoints;
+mod keys;
+mod messages;
+mod queue;
+mod readers;
+mod rows;
+mod sql;
+mod store;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use herald_store::StoreError;
+
+pub use conn::SqliteOptions;
+
+use crate::readers::Readers;
+use crate::writer::Writer;
+
+/// The SQLite store. Cheap to share behind an `Arc`; dropping it finishes the writes
+/// in flight and closes the file.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+    /// Held for the store's life: one process per database file (see `open_with`).
+    _lock: std::fs::File,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with default options.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (creating if needed) the database at `path`, creating its directory too,
+    /// and brings the schema up to date. Blocking: call it at start-up.
+    ///
+    /// The embedded store belongs to one process: an exclusive lock on `<path>.lock`
+    /// refuses a second `herald serve` on the same file (which would deliver twice and
+    /// fight over the writer lock) with a clear error. Because no other process can
+    /// hold leases on this file, every lease left by the previous run (a crash or a
+    /// stop with work in flight) is released at once, and that work resumes now
+    /// instead of when the leases expire.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        let lock = conn::lock_exclusively(path)?;
+        let write_conn = conn::open_writer(path, &options)?;
+        let released = conn::release_leases(&write_conn)?;
+        if released > 0 {
+            tracing::info!(released, "resuming deliveries left in flight by the previous run");
+        }
+        let readers = Readers::open(path, options.readers)?;
+        let writer = Writer::spawn(write_conn)?;
+        Ok(Self { writer, readers, _lock: lock })
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,213 @@
+//! Herald's storage interface.
+//!
+//! One trait, [`Store`], implemented by `herald-sqlite` (the embedded default) and by
+//! a PostgreSQL backend for scale-out; one conformance suite ([`conformance`]) that
+//! every implementation must pass. This crate contains no SQL and does not depend on
+//! any database driver: the API and delivery crates only ever see this trait.
+//!
+//! The delivery queue is rows ([`Delivery`]): a message and its deliveries commit in
+//! one transaction (the outbox), workers lease due rows for a short time, make the
+//! HTTP call outside any transaction, then record the attempt and the delivery's new
+//! state together. An expired lease makes a row claimable again, so a crashed worker
+//! delays a delivery but never loses it.
+
+pub mod conformance;
+mod query;
+
+use async_trait::async_trait;
+use herald_core::{
+    AppId, Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType, Message,
+    MessageId, Timestamp,
+};
+
+pub use query::{AttemptFilter, Cursor, MessageFilter, Order, Page, PageQuery};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What can go wrong in a store, in terms the API can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken: an application or endpoint `uid`, an event type name,
+    /// a message `eventId`.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The object to change does not exist (any more).
+    #[error("not found")]
+    NotFound,
+    /// A row could not be read back into a domain value.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database failed (I/O, connection, lock); the source says how.
+    #[error("storage backend error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A response kept for an `Idempotency-Key`, replayed to a retry of the same request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The new state of a delivery after an attempt, recorded with the attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryUpdate {
+    pub status: DeliveryStatus,
+    /// When the next attempt is due (pending), or `None` once settled.
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// Counts of deliveries by status, for endpoint stats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub success: u64,
+    pub pending: u64,
+    pub failed: u64,
+    pub sending: u64,
+}
+
+/// Storage for everything Herald keeps. Every method is one short transaction (or
+/// one read); none is ever held open across an HTTP call.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- applications ----------------------------------------------------------
+
+    /// Inserts an application. `Conflict` if its `uid` is taken.
+    async fn create_app(&self, app: &Application) -> Result<()>;
+    /// Looks an application up by id or by uid.
+    async fn get_app(&self, id_or_uid: &str) -> Result<Option<Application>>;
+    async fn list_apps(&self, page: &PageQuery) -> Result<Page<Application>>;
+    /// Replaces every field but `id` and `created_at`. `NotFound`, or `Conflict` on uid.
+    async fn update_app(&self, app: &Application) -> Result<()>;
+    /// Deletes the application and all it owns (endpoints, messages, deliveries,
+    /// attempts). `NotFound` if absent.
+    async fn delete_app(&self, id: &AppId) -> Result<()>;
+
+    // ---- event types -----------------------------------------------------------
+
+    /// `Conflict` if the name exists (archived or not).
+    async fn create_event_type(&self, et: &EventType) -> Result<()>;
+    async fn get_event_type(&self, name: &str) -> Result<Option<EventType>>;
+    /// Ordered by name; the cursor is a name.
+    async fn list_event_types(&self, page: &PageQuery, include_archived: bool) -> Result<Page<EventType>>;
+    /// Replaces every field but `name` and `created_at`. `NotFound` if absent.
+    async fn update_event_type(&self, et: &EventType) -> Result<()>;
+    /// Removes the row for good (`expunge`); archiving is an update.
+    async fn delete_event_type(&self, name: &str) -> Result<()>;
+
+    // ---- endpoints -------------------------------------------------------------
+
+    /// `Conflict` if its `uid` is taken within the application.
+    async fn create_endpoint(&self, ep: &Endpoint) -> Result<()>;
+    /// Looks an endpoint of `app` up by id or uid.
+    async fn get_endpoint(&self, app: &AppId, id_or_uid: &str) -> Result<Option<Endpoint>>;
+    async fn list_endpoints(&self, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>>;
+    /// Every endpoint of the application, disabled ones included, for routing.
+    async fn all_endpoints(&self, app: &AppId) -> Result<Vec<Endpoint>>;
+    /// Endpoints by id, in any order; missing ids are skipped.
+    async fn endpoints_by_id(&self, ids: &[EndpointId]) -> Result<Vec<Endpoint>>;
+    /// Replaces every field but `id`, `app_id` and `created_at`, secrets included.
+    async fn update_endpoint(&self, ep: &Endpoint) -> Result<()>;
+    /// Deletes the endpoint with its deliveries and attempts. `NotFound` if absent.
+    async fn delete_endpoint(&self, app: &AppId, id: &EndpointId) -> Result<()>;
+
+    // ---- messages and the delivery queue ---------------------------------------
+
+    /// The outbox write: inserts the message and one pending delivery per endpoint,
+    /// due at `msg.created_at`, in one transaction. With `lease_until`, the
+    /// deliveries are created already leased (the caller dispatches them itself at
+    /// once; if it dies, the lease expires and any worker resumes them).
+    /// `Conflict("message eventId")` if the application already has `event_id`.
+    async fn create_message(
+        &self,
+        msg: &Message,
+        endpoints: &[EndpointId],
+        lease_until: Option<Timestamp>,
+    ) -> Result<Vec<Delivery>>;
+    /// A message of `app` by id, or by `eventId` when `id_or_event_id` is not an id.
+    async fn get_message(&self, app: &AppId, id_or_event_id: &str) -> Result<Option<Message>>;
+    /// Messages by id, in any order; missing ids are skipped.
+    async fn messages_by_id(&self, ids: &[MessageId]) -> Result<Vec<Message>>;
+    /// Newest first by default.
+    async fn list_messages(
+        &self,
+        app: &AppId,
+        filter: &MessageFilter,
+        page: &PageQuery,
+    ) -> Result<Page<Message>>;
+    /// Removes a message's payload for good (`expunge-content`).
+    async fn expunge_payload(&self, app: &AppId, id: &MessageId) -> Result<()>;
+
+    /// Leases up to `limit` deliveries that are pending, due at `now`, and not
+    /// leased (or whose lease expired), until `lease_until`. Oldest due first.
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
+    /// The earliest `next_attempt_at` among pending deliveries, leased or not.
+    async fn next_due(&self) -> Result<Option<Timestamp>>;
+    /// Records an attempt and the delivery's new state in one transaction, and
+    /// releases the lease. `attempts` is incremented.
+    async fn record_attempt(&self, attempt: &Attempt, update: &DeliveryUpdate) -> Result<()>;
+    /// Makes the (message, endpoint) delivery due at `now` as a manual attempt,
+    /// creating it if the endpoint was never a destination of the message.
+    async fn schedule_resend(&self, msg: &Message, endpoint: &EndpointId, now: Timestamp)
+    -> Result<Delivery>;
+    /// Makes every failed delivery of the endpoint whose message was created in
+    /// `[since, until)` due at `now`. Returns how many.
+    async fn recover_failed(
+        &self,
+        endpoint: &EndpointId,
+        since: Timestamp,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<u64>;
+
+    // ---- reading deliveries and attempts ----------------------------------------
+
+    /// A message's deliveries with their endpoints (`/msg/{id}/endpoint`), ordered by endpoint id.
+    async fn message_destinations(
+        &self,
+        msg: &MessageId,
+        page: &PageQuery,
+    ) -> Result<Page<(Delivery, Endpoint)>>;
+    /// An endpoint's deliveries with their messages (`/endpoint/{id}/msg`), newest message first.
+    async fn endpoint_messages(
+        &self,
+        endpoint: &EndpointId,
+        filter: &MessageFilter,
+        status: Option<DeliveryStatus>,
+        page: &PageQuery,
+    ) -> Result<Page<(Delivery, Message)>>;
+    /// Attempts of an application matching the filter, newest first.
+    async fn list_attempts(
+        &self,
+        app: &AppId,
+        filter: &AttemptFilter,
+        page: &PageQuery,
+    ) -> Result<Page<Attempt>>;
+    async fn get_attempt(&self, app: &AppId, id: &str) -> Result<Option<Attempt>>;
+    /// Removes an attempt's response body for good.
+    async fn expunge_attempt_content(&self, app: &AppId, id: &str) -> Result<()>;
+    /// Delivery counts by status for an endpoint, for messages created in `[since, until)`.
+    async fn endpoint_stats(
+        &self,
+        endpoint: &EndpointId,
+        since: Option<Timestamp>,
+        until: Option<Timestamp>,
+    ) -> Result<DeliveryCounts>;
+
+    // ---- idempotency and access tokens -----------------------------------------
+
+    /// The response stored for an idempotency key, if it has not expired.
+    async fn get_idempotent(&self, key: &str, now: Timestamp) -> Result<Option<StoredResponse>>;
+    /// Stores a response for a key; the first writer wins.
+    async fn put_idempotent(&self, key: &str, response: &StoredResponse, expires_at: Timestamp)
+    -> Result<()>;
+    /// Stores an application-scoped token by its hash.
+    async fn create_app_token(&self, token_hash: &str, app: &AppId, expires_at: Timestamp) -> Result<()>;
+    /// The application an unexpired token hash belongs to.
+    async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>>;
+
+    // ---- health ------------------------------------------------------------------
+
+    /// A cheap round trip proving the store answers.
+    async fn ping(&self) -> Result<()>;
+}
