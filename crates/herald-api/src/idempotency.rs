@@ -1,0 +1,86 @@
+//! `Idempotency-Key` replay for POST requests.
+//!
+//! A POST carrying the header is looked up by (key, method, path, credential): if a
+//! response was stored for it, that response is replayed (same status, same body)
+//! and the handler does not run. Otherwise the handler runs and a successful (2xx)
+//! answer is stored for [`crate::ApiConfig::idempotency_ttl`]. Errors are not
+//! stored, so a retry after a 5xx or a 409 runs again. The Svix SDKs send a key
+//! on every POST (`auto_<uuid>` unless the caller gives one) and reuse it when they
+//! retry, which makes a retried message create return the first message.
+//!
+//! The credential is part of the key, so a stored answer is never replayed to a
+//! different caller. Two concurrent first tries with the same key may both run; the
+//! first stored answer wins for later retries.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use herald_core::Timestamp;
+use herald_store::StoredResponse;
+use http::{HeaderValue, Method, header};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::hex;
+use crate::error::ApiError;
+
+const HEADER: &str = "idempotency-key";
+
+/// The middleware (installed with `axum::middleware::from_fn_with_state`).
+pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = scoped_key(&req) else {
+        return next.run(req).await;
+    };
+    let now = Timestamp::now();
+    match state.store.get_idempotent(&key, now).await {
+        Ok(Some(stored)) => return replay(stored),
+        Ok(None) => {}
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    let response = next.run(req).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let stored = StoredResponse { status: parts.status.as_u16(), body: bytes.to_vec() };
+    let expires_at = now.plus(state.config.idempotency_ttl);
+    if let Err(e) = state.store.put_idempotent(&key, &stored, expires_at).await {
+        // The request itself succeeded; only a later retry loses its replay.
+        tracing::warn!(error = %e, "could not store an idempotent response");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// SHA-256 over the key, method, path and the presented credential.
+fn scoped_key(req: &Request) -> Option<String> {
+    let key = req.headers().get(HEADER)?.as_bytes();
+    if key.is_empty() {
+        return None;
+    }
+    let credential = req.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
+    let mut h = Sha256::new();
+    for part in [key, req.method().as_str().as_bytes(), req.uri().path().as_bytes(), credential] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    Some(format!("idem:{}", hex(&h.finalize())))
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = http::StatusCode::from_u16(stored.status).unwrap_or(http::StatusCode::OK);
+    let has_body = !stored.body.is_empty();
+    let mut response = Response::new(Body::from(stored.body));
+    *response.status_mut() = status;
+    if has_body {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    response
+}

@@ -1,0 +1,120 @@
+#![doc = include_str!("../README.md")]
+//!
+//! The public surface is three items: [`ApiConfig`], [`AppState`] and [`router`].
+
+mod auth;
+mod error;
+mod extract;
+mod idempotency;
+mod openapi;
+mod pagination;
+mod path;
+mod v1;
+mod validate;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use herald_delivery::DispatchHandle;
+use herald_delivery::egress::EgressPolicy;
+use herald_store::Store;
+
+pub use error::{ApiError, ValidationItem};
+pub use openapi::ApiDoc;
+
+/// Settings of the API layer, validated by the binary before it builds the router.
+#[derive(Clone)]
+pub struct ApiConfig {
+    /// The bearer token that may do everything. An empty token grants nothing.
+    pub admin_token: String,
+    /// Largest request body accepted, in bytes; larger bodies get a JSON 413.
+    pub max_payload_bytes: usize,
+    /// How long an endpoint's previous secret keeps signing after a rotation,
+    /// when the request does not say (`gracePeriodSeconds`).
+    pub secret_rotation_grace: Duration,
+    /// Where the application portal lives. The URL returned by
+    /// `POST /api/v1/auth/app-portal-access/{app_id}` is `{base}/{app_id}#key={token}`.
+    pub app_portal_base_url: String,
+    /// Lifetime of an app-portal token when the request gives no `expiry`.
+    pub app_portal_token_ttl: Duration,
+    /// How long a response is kept for replay to a retry with the same `Idempotency-Key`.
+    pub idempotency_ttl: Duration,
+    /// How long a message payload is kept when the message does not say
+    /// (`payloadRetentionPeriod` days / `payloadRetentionHours`).
+    pub default_payload_retention: Duration,
+    /// Refuses endpoint URLs that can never be delivered to (loopback, private
+    /// ranges, …) at creation time. `None` accepts any absolute http(s) URL; the
+    /// delivery client still enforces its own policy at send time.
+    pub egress: Option<EgressPolicy>,
+}
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            admin_token: String::new(),
+            max_payload_bytes: 1024 * 1024,
+            secret_rotation_grace: DAY,
+            app_portal_base_url: "http://localhost:8080/portal".to_owned(),
+            app_portal_token_ttl: 7 * DAY,
+            idempotency_ttl: DAY,
+            default_payload_retention: 90 * DAY,
+            egress: None,
+        }
+    }
+}
+
+impl fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("admin_token", &"<redacted>")
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .field("secret_rotation_grace", &self.secret_rotation_grace)
+            .field("app_portal_base_url", &self.app_portal_base_url)
+            .field("app_portal_token_ttl", &self.app_portal_token_ttl)
+            .field("idempotency_ttl", &self.idempotency_ttl)
+            .field("default_payload_retention", &self.default_payload_retention)
+            .field("egress", &self.egress)
+            .finish()
+    }
+}
+
+/// What every handler can reach: the store, the hand-off to the delivery workers and
+/// the configuration. Cheap to clone (three reference-counted pointers).
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub dispatch: DispatchHandle,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, dispatch: DispatchHandle, config: ApiConfig) -> Self {
+        Self { store, dispatch, config: Arc::new(config) }
+    }
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Every route of the API under `/api/v1`, with trailing slashes optional, JSON
+/// errors for unknown routes and methods, the body limit and `Idempotency-Key`
+/// replay applied.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_payload_bytes;
+    let routes = Router::new()
+        .nest("/api/v1", v1::router())
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state);
+    path::without_trailing_slash(routes)
+}

@@ -1,0 +1,260 @@
+//! Configuration: built-in defaults, then a TOML file, then `HERALD_*` environment
+//! variables and command-line flags (clap reads both). Everything is validated once
+//! here into typed values; a bad value is an error that names its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use herald_core::RetryPolicy;
+use herald_core::retry::{parse_duration, parse_schedule};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// The options of `herald serve`, as given (flags and environment).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "HERALD_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for the embedded database and generated keys.
+    #[arg(long, env = "HERALD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `sqlite:///path/to/herald.db` (default: herald.db in the data directory).
+    #[arg(long, env = "HERALD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The admin API token. Generated and kept in the data directory when unset.
+    #[arg(long, env = "HERALD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Delays between retries, e.g. `5s,5m,30m,2h,5h,10h,10h`.
+    #[arg(long, env = "HERALD_RETRY_SCHEDULE")]
+    pub retry_schedule: Option<String>,
+    /// Networks deliveries may reach although not global, e.g. `127.0.0.0/8,::1/128`.
+    #[arg(long, env = "HERALD_ALLOW_NETWORKS")]
+    pub allow_networks: Option<String>,
+    /// Time limit of one delivery attempt, e.g. `15s`.
+    #[arg(long, env = "HERALD_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<String>,
+    /// Largest accepted API request body, in bytes.
+    #[arg(long, env = "HERALD_MAX_PAYLOAD_BYTES")]
+    pub max_payload_bytes: Option<usize>,
+    /// How much of an endpoint's response body is kept with an attempt, in bytes.
+    #[arg(long, env = "HERALD_MAX_RESPONSE_BYTES")]
+    pub max_response_bytes: Option<usize>,
+    /// `normal` (default; survives a process crash) or `full` (also survives power loss).
+    #[arg(long, env = "HERALD_SQLITE_SYNCHRONOUS")]
+    pub sqlite_synchronous: Option<String>,
+    /// Log format: `human` (default) or `json`.
+    #[arg(long, env = "HERALD_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// The URL users reach this server at, for links (default: http://<listen>).
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// The same settings in a TOML file; unknown keys are an error (typos do not pass silently).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    admin_token: Option<String>,
+    retry_schedule: Option<String>,
+    allow_networks: Option<String>,
+    request_timeout: Option<String>,
+    max_payload_bytes: Option<usize>,
+    max_response_bytes: Option<usize>,
+    sqlite_synchronous: Option<String>,
+    log_format: Option<String>,
+    public_url: Option<String>,
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Database {
+    Sqlite(PathBuf),
+}
+
+/// Validated configuration. `Debug` redacts the admin token.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: Database,
+    /// `None`: generate one (or reuse the one kept in the data directory).
+    pub admin_token: Option<String>,
+    pub retry: RetryPolicy,
+    pub allow_networks: Vec<IpNet>,
+    pub request_timeout: Duration,
+    pub max_payload_bytes: usize,
+    pub max_response_bytes: usize,
+    pub sqlite_synchronous_full: bool,
+    pub json_logs: bool,
+    pub public_url: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("retry", &self.retry)
+            .field("allow_networks", &self.allow_networks)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration value that cannot be used, named by its key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration `{key}`: {reason}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+fn bad(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { key, reason: reason.into() }
+}
+
+impl Config {
+    /// A configuration with every default, for a data directory (tests start here).
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        Self::load(ServeArgs { data_dir: Some(data_dir.to_owned()), ..Default::default() })
+            .unwrap_or_else(|e| unreachable!("defaults are valid: {e}"))
+    }
+
+    /// Merges defaults, the TOML file named by `args.config`, and `args`.
+    pub fn load(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let pick = |a: Option<String>, f: Option<String>| a.or(f);
+        let listen = pick(args.listen, file.listen).unwrap_or_else(|| "127.0.0.1:8071".into());
+        let listen = listen
+            .parse()
+            .map_err(|_| bad("listen", format!("`{listen}` is not an address like 127.0.0.1:8071")))?;
+        let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./herald-data"));
+        let database = parse_database(pick(args.database_url, file.database_url), &data_dir)?;
+        let schedule = match pick(args.retry_schedule, file.retry_schedule) {
+            Some(s) => parse_schedule(&s).map_err(|e| bad("retry_schedule", e))?,
+            None => herald_core::retry::DEFAULT_SCHEDULE.to_vec(),
+        };
+        let allow = pick(args.allow_networks, file.allow_networks).unwrap_or_default();
+        let allow_networks =
+            herald_delivery::egress::parse_networks(&allow).map_err(|e| bad("allow_networks", e))?;
+        let timeout = pick(args.request_timeout, file.request_timeout).unwrap_or_else(|| "15s".into());
+        let request_timeout = parse_duration(&timeout).map_err(|e| bad("request_timeout", e))?;
+        if request_timeout.is_zero() || request_timeout > Duration::from_secs(300) {
+            return Err(bad("request_timeout", "must be between 1ms and 5m"));
+        }
+        let sync = pick(args.sqlite_synchronous, file.sqlite_synchronous).unwrap_or_else(|| "normal".into());
+        let sqlite_synchronous_full = match sync.as_str() {
+            "normal" => false,
+            "full" => true,
+            other => {
+                return Err(bad("sqlite_synchronous", format!("`{other}` is neither `normal` nor `full`")));
+            }
+        };
+        let log = pick(args.log_format, file.log_format).unwrap_or_else(|| "human".into());
+        let json_logs = match log.as_str() {
+            "human" => false,
+            "json" => true,
+            other => return Err(bad("log_format", format!("`{other}` is neither `human` nor `json`"))),
+        };
+        let admin_token = pick(args.admin_token, file.admin_token);
+        if admin_token.as_ref().is_some_and(|t| t.len() < 8) {
+            return Err(bad("admin_token", "must be at least 8 characters"));
+        }
+        Ok(Self {
+            listen,
+            data_dir,
+            database,
+            admin_token,
+            retry: RetryPolicy { schedule, ..RetryPolicy::default() },
+            allow_networks,
+            request_timeout,
+            max_payload_bytes: args.max_payload_bytes.or(file.max_payload_bytes).unwrap_or(1024 * 1024),
+            max_response_bytes: args.max_response_bytes.or(file.max_response_bytes).unwrap_or(8 * 1024),
+            sqlite_synchronous_full,
+            json_logs,
+            public_url: pick(args.public_url, file.public_url),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad("config", format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| bad("config", format!("{}: {e}", path.display())))
+}
+
+fn parse_database(url: Option<String>, data_dir: &Path) -> Result<Database, ConfigError> {
+    let Some(url) = url else {
+        return Ok(Database::Sqlite(data_dir.join("herald.db")));
+    };
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() {
+            return Err(bad(
+                "database_url",
+                "a sqlite URL needs a file path, e.g. sqlite://./herald-data/herald.db",
+            ));
+        }
+        return Ok(Database::Sqlite(PathBuf::from(path)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(bad(
+            "database_url",
+            "PostgreSQL is not supported by this build yet; use a sqlite:// URL",
+        ));
+    }
+    Err(bad("database_url", format!("`{url}` is not a sqlite:// URL")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::load(ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8071");
+        assert_eq!(c.database, Database::Sqlite(PathBuf::from("./herald-data/herald.db")));
+        assert_eq!(c.retry.schedule.len(), 7);
+        assert_eq!(c.request_timeout, Duration::from_secs(15));
+        assert!(c.allow_networks.is_empty());
+    }
+
+    #[test]
+    fn flags_and_env_beat_the_file_and_bad_values_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("herald.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nretry_schedule = \"1s,2s\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:9001".into()),
+            ..Default::default()
+        };
+        let c = Config::load(args).unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.retry.schedule, vec![Duration::from_secs(1), Duration::from_secs(2)]);
+
+        let e = Config::load(ServeArgs { retry_schedule: Some("1s,often".into()), ..Default::default() })
+            .unwrap_err();
+        assert!(e.to_string().contains("retry_schedule") && e.to_string().contains("often"), "{e}");
+        let e = Config::load(ServeArgs { allow_networks: Some("10.0.0.0/33".into()), ..Default::default() })
+            .unwrap_err();
+        assert!(e.to_string().contains("allow_networks"), "{e}");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let e = Config::load(ServeArgs { config: Some(file), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+    }
+}

@@ -1,0 +1,119 @@
+//! The `herald` binary's library half: configuration, wiring and the server
+//! lifecycle, so that `main` and the tests start Herald the same way.
+//!
+//! `Server::start(config)` opens the store and settles the admin token;
+//! `Server::run(listener, shutdown)` serves the API and runs the delivery workers
+//! until `shutdown` is cancelled, then drains: the listener stops accepting, open
+//! requests finish, in-flight deliveries get a grace period, and whatever is left
+//! keeps its lease in the store and is resumed on the next start.
+
+pub mod config;
+mod token;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use herald_api::{ApiConfig, AppState};
+use herald_delivery::client::{ClientConfig, HttpClient};
+use herald_delivery::egress::EgressPolicy;
+use herald_delivery::pipeline::USER_AGENT;
+use herald_delivery::{Engine, EngineConfig};
+use herald_store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Config, Database, ServeArgs};
+
+/// A configured server whose store is open.
+pub struct Server {
+    config: Config,
+    store: Arc<dyn Store>,
+    admin_token: String,
+    token_origin: token::Origin,
+}
+
+impl Server {
+    /// Opens (and migrates) the store and settles the admin token.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        let store: Arc<dyn Store> = match &config.database {
+            Database::Sqlite(path) => {
+                let options = herald_sqlite::SqliteOptions {
+                    synchronous_full: config.sqlite_synchronous_full,
+                    ..Default::default()
+                };
+                let store = herald_sqlite::SqliteStore::open_with(path, options)
+                    .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
+                Arc::new(store)
+            }
+        };
+        let (admin_token, token_origin) = token::settle(config.admin_token.as_deref(), &config.data_dir)?;
+        Ok(Self { config, store, admin_token, token_origin })
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Where the admin token came from, for the start-up banner.
+    pub fn token_origin(&self) -> String {
+        self.token_origin.describe(&self.config.data_dir)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves on `listener` until `shutdown` is cancelled.
+    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let client = HttpClient::new(ClientConfig {
+            default_timeout: self.config.request_timeout,
+            max_response_bytes: self.config.max_response_bytes,
+            user_agent: USER_AGENT.to_owned(),
+            egress: EgressPolicy::new(self.config.allow_networks.clone()),
+        })?;
+        let engine_config = EngineConfig {
+            retry: self.config.retry.clone(),
+            lease: self.config.request_timeout * 2 + std::time::Duration::from_secs(30),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::new(self.store.clone(), client, engine_config);
+        let api = ApiConfig {
+            admin_token: self.admin_token.clone(),
+            max_payload_bytes: self.config.max_payload_bytes,
+            egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
+            ..ApiConfig::default()
+        };
+        let state = AppState::new(self.store.clone(), engine.handle(), api);
+        let app = herald_api::router(state).route("/", axum::routing::get(status_page));
+
+        let workers = tokio::spawn(engine.run(shutdown.clone()));
+        let http_shutdown = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+            .context("the HTTP server failed")?;
+        shutdown.cancel();
+        workers.await.context("the delivery workers panicked")?;
+        Ok(())
+    }
+}
+
+/// The page at `/`: what runs here and where to go next. The full dashboard is
+/// not built yet; this page says so rather than pretending.
+async fn status_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(concat!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<meta name=viewport content='width=device-width,initial-scale=1'><title>Herald</title>",
+        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}",
+        "code{background:#f3f3f3;padding:.1rem .3rem}</style></head><body>",
+        "<h1>Herald ",
+        env!("CARGO_PKG_VERSION"),
+        " is running</h1>",
+        "<p>The Svix-compatible API is at <code>/api/v1</code> (send <code>Authorization: Bearer &lt;token&gt;</code>; ",
+        "the token is printed at start). Its OpenAPI document: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>. ",
+        "Health: <a href='/api/v1/health/'>/api/v1/health/</a>.</p>",
+        "<p>The operator dashboard and the customer portal are not built yet.</p></body></html>"
+    ))
+}

@@ -1,0 +1,100 @@
+//! `herald`: parse the command line, set up logging, bind, and hand over to the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use herald::{Config, Database, ServeArgs, Server};
+use tokio_util::sync::CancellationToken;
+
+/// Herald: self-hosted webhooks — send them (Svix-compatible API, signed, retried,
+/// logged) and receive them, from one binary with an embedded store.
+#[derive(Parser, Debug)]
+#[command(name = "herald", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server: the API (Svix-compatible, under /api/v1) and the delivery workers.
+    ///
+    /// Every option can also be set with its HERALD_* environment variable or in a
+    /// TOML file given with --config; flags beat the environment, which beats the file.
+    Serve(ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = Config::load(args)?;
+            init_logging(config.json_logs);
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(serve(config))
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (set --listen or HERALD_LISTEN)", config.listen))?;
+    let server = Server::start(config).await?;
+    print_banner(&server, listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    server.run(listener, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(server: &Server, addr: std::net::SocketAddr) {
+    let base = server.config().public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let token = server.admin_token();
+    let store = match &server.config().database {
+        Database::Sqlite(path) => format!("SQLite at {}", path.display()),
+    };
+    println!("Herald {} is running.", env!("CARGO_PKG_VERSION"));
+    println!("  API        {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
+    println!("  Dashboard  {base}/   (status page; the full dashboard is not built yet)");
+    println!("  Store      {store}");
+    println!("  Auth       Authorization: Bearer {token}");
+    println!("             ({})", server.token_origin());
+    println!("  Try        curl -H 'Authorization: Bearer {token}' {base}/api/v1/app");
+    println!("Stop with Ctrl-C (in-flight deliveries finish; the rest resume on the next start).");
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,164 @@
+//! The send story: an application, an event type, an endpoint; a message goes out
+//! signed, with the endpoint's headers, and every attempt is visible.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use herald_testkit::{TestReceiver, TestServer};
+use serde_json::json;
+use svix::models::{ApplicationIn, EndpointIn, EventTypeIn, MessageIn};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed() {
+    let server = TestServer::start().await;
+    let receiver = TestReceiver::start().await;
+    let svix = sdk(&server);
+
+    let et = EventTypeIn {
+        description: "An order was paid".into(),
+        ..EventTypeIn::new("order.paid".into(), String::new())
+    };
+    svix.event_type().create(et, None).await.expect("event type created");
+    let app = svix
+        .application()
+        .create(ApplicationIn { uid: Some("acme".into()), ..ApplicationIn::new("Acme".into()) }, None)
+        .await
+        .expect("app created");
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let ep_in = EndpointIn {
+        secret: Some(secret.into()),
+        headers: Some(BTreeMap::from([("x-tenant".to_owned(), "acme".to_owned())])),
+        metadata: Some(BTreeMap::from([("team".to_owned(), "billing".to_owned())])),
+        ..EndpointIn::new(receiver.url.clone())
+    };
+    let ep = svix.endpoint().create("acme".into(), ep_in, None).await.expect("endpoint created by app uid");
+    assert_eq!(ep.metadata.get("team").map(String::as_str), Some("billing"));
+
+    let payload = json!({"order": "ord_1", "amount": 4200});
+    let msg_in =
+        MessageIn { event_id: Some("evt-1".into()), ..MessageIn::new("order.paid".into(), payload.clone()) };
+    let with_content = svix::api::MessageCreateOptions { with_content: Some(true), ..Default::default() };
+    let msg =
+        svix.message().create(app.id.clone(), msg_in, Some(with_content)).await.expect("message accepted");
+    assert!(msg.id.starts_with("msg_"));
+    assert_eq!(msg.payload, payload);
+
+    let got = receiver.wait_for(1, WAIT).await;
+    let req = &got[0];
+    assert_eq!(req.header("webhook-id"), msg.id);
+    assert_eq!(req.header("content-type"), "application/json");
+    assert_eq!(req.header("x-tenant"), "acme");
+    assert!(req.header("user-agent").starts_with("Herald"), "user-agent: {}", req.header("user-agent"));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&req.body).expect("JSON body"), payload);
+    verify(secret, req).expect("the Svix SDK verifies Herald's signature");
+
+    let by_msg =
+        svix.message_attempt().list_by_msg(app.id.clone(), msg.id.clone(), None).await.expect("attempts");
+    let attempt = &by_msg.data[0];
+    assert_eq!(
+        (by_msg.data.len(), attempt.response_status_code, attempt.endpoint_id.as_str()),
+        (1, 200, ep.id.as_str())
+    );
+    assert_eq!(attempt.url, receiver.url);
+    let by_ep =
+        svix.message_attempt().list_by_endpoint(app.id.clone(), ep.id.clone(), None).await.expect("attempts");
+    assert_eq!(by_ep.data.len(), 1);
+    let dest = svix.message_attempt().list_attempted_destinations(app.id.clone(), msg.id.clone(), None).await;
+    assert_eq!(dest.expect("destinations").data[0].id, ep.id);
+    let fetched = svix.message().get(app.id.clone(), "evt-1".into(), None).await.expect("message by eventId");
+    assert_eq!(fetched.id, msg.id);
+}
+
+#[tokio::test]
+async fn endpoints_receive_only_their_event_types_and_channels_and_nothing_when_disabled() {
+    let server = TestServer::start().await;
+    let svix = sdk(&server);
+    let (paid, eu, off) =
+        (TestReceiver::start().await, TestReceiver::start().await, TestReceiver::start().await);
+    let app = svix.application().create(ApplicationIn::new("Acme".into()), None).await.expect("app");
+    let create = |url: &str, types: Option<&[&str]>, channels: Option<&[&str]>, disabled: bool| {
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        EndpointIn {
+            event_types: types.map(set),
+            channels: channels.map(set),
+            disabled: Some(disabled),
+            ..EndpointIn::new(url.to_owned())
+        }
+    };
+    for ep in [
+        create(&paid.url, Some(&["order.paid"]), None, false),
+        create(&eu.url, None, Some(&["eu"]), false),
+        create(&off.url, None, None, true),
+    ] {
+        svix.endpoint().create(app.id.clone(), ep, None).await.expect("endpoint");
+    }
+    let send = |event: &str, channels: Option<&[&str]>| MessageIn {
+        channels: channels.map(|c| c.iter().map(|s| (*s).to_owned()).collect()),
+        ..MessageIn::new(event.to_owned(), json!({"n": 1}))
+    };
+    svix.message().create(app.id.clone(), send("order.paid", None), None).await.expect("sent");
+    svix.message().create(app.id.clone(), send("order.refunded", Some(&["eu"])), None).await.expect("sent");
+    svix.message().create(app.id.clone(), send("order.refunded", Some(&["us"])), None).await.expect("sent");
+
+    let p = paid.wait_for(1, WAIT).await;
+    let e = eu.wait_for(1, WAIT).await;
+    // A fourth message to everyone proves the earlier ones were not merely slow.
+    svix.message().create(app.id.clone(), send("order.paid", Some(&["eu"])), None).await.expect("sent");
+    paid.wait_for(2, WAIT).await;
+    eu.wait_for(2, WAIT).await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(paid.received().len(), 2, "order.refunded never reaches the order.paid endpoint");
+    assert_eq!(eu.received().len(), 2, "the us message never reaches the eu endpoint");
+    assert!(off.received().is_empty(), "a disabled endpoint receives nothing");
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_gives_the_same_message_and_one_delivery() {
+    let server = TestServer::start().await;
+    let receiver = TestReceiver::start().await;
+    let svix = sdk(&server);
+    let (app, _, _) = app_with_endpoint(&svix, &receiver.url).await;
+    let opts = || {
+        Some(svix::api::MessageCreateOptions { idempotency_key: Some("key-42".into()), ..Default::default() })
+    };
+    let first = svix
+        .message()
+        .create(app.clone(), MessageIn::new("a.b".into(), json!({})), opts())
+        .await
+        .expect("ok");
+    let again = svix
+        .message()
+        .create(app.clone(), MessageIn::new("a.b".into(), json!({})), opts())
+        .await
+        .expect("ok");
+    assert_eq!(first.id, again.id);
+    let other =
+        svix.message().create(app.clone(), MessageIn::new("a.b".into(), json!({})), None).await.expect("ok");
+    receiver.wait_for(2, WAIT).await;
+    let ids: BTreeSet<_> = receiver.received().iter().map(|r| r.header("webhook-id").to_owned()).collect();
+    assert_eq!(ids, BTreeSet::from([first.id, other.id]));
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_health_answer_without_auth() {
+    let server = TestServer::start().await;
+    let http = http();
+    let doc: serde_json::Value = http
+        .get(format!("{}/api/v1/openapi.json", server.base_url))
+        .send()
+        .await
+        .expect("reachable")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
+    assert!(
+        doc["paths"].as_object().is_some_and(|p| p.contains_key("/api/v1/app/{app_id}/msg")),
+        "paths listed"
+    );
+    let health = http.get(format!("{}/api/v1/health/", server.base_url)).send().await.expect("reachable");
+    assert!(health.status().is_success());
+    sdk_with_token(&server, "wrong").health().get().await.expect("health needs no token");
+}
