@@ -1,0 +1,113 @@
+//! Endpoints: rows scoped to an application, looked up by id or `uid`. Lists are
+//! TEXT[], maps JSON text; secrets go through [`rows::encode_secrets`]. Deleting an
+//! endpoint deletes its deliveries and attempts in the same statement.
+
+use herald_core::{AppId, Endpoint, EndpointId};
+use herald_store::{Page, PageQuery};
+use sqlx::PgPool;
+
+use crate::rows::{self, endpoint_columns};
+use crate::sql::{Result, Select, changed, db};
+
+pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
+           throttle_rate, metadata, headers, secrets, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(ep.id.as_str())
+    .bind(ep.app_id.as_str())
+    .bind(ep.uid.as_deref())
+    .bind(&ep.url)
+    .bind(&ep.description)
+    .bind(ep.event_types.as_deref())
+    .bind(ep.channels.as_deref())
+    .bind(ep.disabled)
+    .bind(ep.throttle_rate.map(i64::from))
+    .bind(rows::encode_map(&ep.metadata))
+    .bind(rows::encode_map(&ep.headers))
+    .bind(rows::encode_secrets(&ep.secrets))
+    .bind(ep.created_at.millis())
+    .bind(ep.updated_at.millis())
+    .execute(pool)
+    .await
+    .map_err(db)
+    .map(drop)
+}
+
+/// By id or uid within the application; an id match wins.
+pub(crate) async fn get(pool: &PgPool, app: &AppId, key: &str) -> Result<Option<Endpoint>> {
+    let sql = concat!(
+        "SELECT ",
+        endpoint_columns!("e."),
+        " FROM endpoint e WHERE e.app_id = $1 AND (e.id = $2 OR e.uid = $2) ORDER BY e.id = $2 DESC LIMIT 1"
+    );
+    let row = sqlx::query(sql).bind(app.as_str()).bind(key).fetch_optional(pool).await.map_err(db)?;
+    row.as_ref().map(|r| rows::endpoint(r, 0)).transpose()
+}
+
+pub(crate) async fn list(pool: &PgPool, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
+    let rows = Select::new(concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE TRUE"))
+        .and_bind("e.app_id = ", app.as_str(), "")
+        .page("e.id", page)
+        .fetch(pool, |r| rows::endpoint(r, 0))
+        .await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+pub(crate) async fn all(pool: &PgPool, app: &AppId) -> Result<Vec<Endpoint>> {
+    let sql =
+        concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = $1 ORDER BY e.id");
+    let found = sqlx::query(sql).bind(app.as_str()).fetch_all(pool).await.map_err(db)?;
+    found.iter().map(|r| rows::endpoint(r, 0)).collect()
+}
+
+pub(crate) async fn by_id(pool: &PgPool, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
+    let sql = concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.id = ANY($1)");
+    let ids: Vec<&str> = ids.iter().map(EndpointId::as_str).collect();
+    let found = sqlx::query(sql).bind(ids).fetch_all(pool).await.map_err(db)?;
+    found.iter().map(|r| rows::endpoint(r, 0)).collect()
+}
+
+pub(crate) async fn update(pool: &PgPool, ep: &Endpoint) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE endpoint SET uid = $3, url = $4, description = $5, event_types = $6, channels = $7,
+           disabled = $8, throttle_rate = $9, metadata = $10, headers = $11, secrets = $12,
+           updated_at = $13
+         WHERE id = $1 AND app_id = $2",
+    )
+    .bind(ep.id.as_str())
+    .bind(ep.app_id.as_str())
+    .bind(ep.uid.as_deref())
+    .bind(&ep.url)
+    .bind(&ep.description)
+    .bind(ep.event_types.as_deref())
+    .bind(ep.channels.as_deref())
+    .bind(ep.disabled)
+    .bind(ep.throttle_rate.map(i64::from))
+    .bind(rows::encode_map(&ep.metadata))
+    .bind(rows::encode_map(&ep.headers))
+    .bind(rows::encode_secrets(&ep.secrets))
+    .bind(ep.updated_at.millis())
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    changed(done.rows_affected())
+}
+
+/// Deletes the endpoint and, only if it existed in that application, its attempts and
+/// deliveries; one statement.
+pub(crate) async fn delete(pool: &PgPool, app: &AppId, id: &EndpointId) -> Result<()> {
+    let deleted: i64 = sqlx::query_scalar(
+        "WITH ep  AS (DELETE FROM endpoint WHERE id = $1 AND app_id = $2 RETURNING id),
+              att AS (DELETE FROM attempt WHERE endpoint_id IN (SELECT id FROM ep)),
+              del AS (DELETE FROM delivery WHERE endpoint_id IN (SELECT id FROM ep))
+         SELECT COUNT(*) FROM ep",
+    )
+    .bind(id.as_str())
+    .bind(app.as_str())
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    changed(u64::try_from(deleted).unwrap_or(0))
+}

@@ -1,0 +1,259 @@
+//! Row ↔ domain mapping: the column lists every `SELECT` uses, the functions that turn
+//! a row back into a domain value, and the JSON encodings of maps and secrets.
+//!
+//! Column lists are macros taking a table alias (`app_columns!("a.")`), so the SQL
+//! stays a compile-time `&'static str` (which sqlx 0.9 wants, and which keys its
+//! per-connection statement cache), and joined queries read the second table from a
+//! known offset (`*_WIDTH`).
+//!
+//! The map and secret encodings are byte-for-byte those of `herald-sqlite`'s `rows`
+//! module, so a database can be moved between backends by copying rows. They are pure
+//! and identical in both crates: they belong in `herald-store` (or next to the types
+//! in `herald-core`), where encryption at rest would then wrap them once.
+
+use std::collections::BTreeMap;
+
+use herald_core::{
+    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointSecrets,
+    EventType, Message, MessageId, SigningKey, Timestamp, Trigger,
+};
+use herald_store::StoreError;
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{Decode, Postgres, Row, Type};
+
+use crate::sql::{Result, narrow};
+
+/// `columns!("m.": "id", "app_id")` is `"m.id, m.app_id"`, as a literal.
+macro_rules! columns {
+    ($p:literal: $first:literal $(, $rest:literal)*) => { concat!($p, $first $(, ", ", $p, $rest)*) };
+}
+macro_rules! app_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "id", "uid", "name", "metadata", "throttle_rate", "created_at",
+            "updated_at")
+    };
+}
+macro_rules! event_type_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "name", "description", "archived", "deprecated", "feature_flag",
+            "schemas", "created_at", "updated_at")
+    };
+}
+macro_rules! endpoint_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "id", "app_id", "uid", "url", "description", "event_types", "channels",
+            "disabled", "throttle_rate", "metadata", "headers", "secrets", "created_at", "updated_at")
+    };
+}
+macro_rules! message_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "id", "app_id", "event_type", "event_id", "payload", "channels", "tags",
+            "created_at", "expires_at")
+    };
+}
+macro_rules! delivery_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "msg_id", "endpoint_id", "app_id", "status", "attempts",
+            "next_attempt_at", "next_trigger", "created_at", "updated_at")
+    };
+}
+macro_rules! attempt_columns {
+    ($p:literal) => {
+        $crate::rows::columns!($p: "id", "msg_id", "endpoint_id", "app_id", "url", "status",
+            "response_status_code", "response", "duration_ms", "trigger_type", "created_at")
+    };
+}
+pub(crate) use {
+    app_columns, attempt_columns, columns, delivery_columns, endpoint_columns, event_type_columns,
+    message_columns,
+};
+
+/// Columns in `delivery_columns!`: where a joined table's columns start.
+pub(crate) const DELIVERY_WIDTH: usize = 9;
+
+pub(crate) fn app(row: &PgRow) -> Result<Application> {
+    Ok(Application {
+        id: AppId::from_trusted(col(row, 0)?),
+        uid: col(row, 1)?,
+        name: col(row, 2)?,
+        metadata: decode_map(&col::<String>(row, 3)?)?,
+        throttle_rate: col::<Option<i64>>(row, 4)?.map(|r| narrow(r, "throttle rate")).transpose()?,
+        created_at: Timestamp(col(row, 5)?),
+        updated_at: Timestamp(col(row, 6)?),
+    })
+}
+
+pub(crate) fn event_type(row: &PgRow) -> Result<EventType> {
+    let schemas: Option<String> = col(row, 5)?;
+    Ok(EventType {
+        name: col(row, 0)?,
+        description: col(row, 1)?,
+        archived: col(row, 2)?,
+        deprecated: col(row, 3)?,
+        feature_flag: col(row, 4)?,
+        schemas: schemas
+            .map(|s| serde_json::from_str(&s).map_err(corrupt("event type schemas")))
+            .transpose()?,
+        created_at: Timestamp(col(row, 6)?),
+        updated_at: Timestamp(col(row, 7)?),
+    })
+}
+
+/// An endpoint whose columns start at `at`.
+pub(crate) fn endpoint(row: &PgRow, at: usize) -> Result<Endpoint> {
+    Ok(Endpoint {
+        id: EndpointId::from_trusted(col(row, at)?),
+        app_id: AppId::from_trusted(col(row, at + 1)?),
+        uid: col(row, at + 2)?,
+        url: col(row, at + 3)?,
+        description: col(row, at + 4)?,
+        event_types: col(row, at + 5)?,
+        channels: col(row, at + 6)?,
+        disabled: col(row, at + 7)?,
+        throttle_rate: col::<Option<i64>>(row, at + 8)?.map(|r| narrow(r, "throttle rate")).transpose()?,
+        metadata: decode_map(&col::<String>(row, at + 9)?)?,
+        headers: decode_map(&col::<String>(row, at + 10)?)?,
+        secrets: decode_secrets(&col::<String>(row, at + 11)?)?,
+        created_at: Timestamp(col(row, at + 12)?),
+        updated_at: Timestamp(col(row, at + 13)?),
+    })
+}
+
+/// A message whose columns start at `at`.
+pub(crate) fn message(row: &PgRow, at: usize) -> Result<Message> {
+    let payload: Option<Vec<u8>> = col(row, at + 4)?;
+    Ok(Message {
+        id: MessageId::from_trusted(col(row, at)?),
+        app_id: AppId::from_trusted(col(row, at + 1)?),
+        event_type: col(row, at + 2)?,
+        event_id: col(row, at + 3)?,
+        payload: payload.map(bytes::Bytes::from),
+        channels: col(row, at + 5)?,
+        tags: col(row, at + 6)?,
+        created_at: Timestamp(col(row, at + 7)?),
+        expires_at: col::<Option<i64>>(row, at + 8)?.map(Timestamp),
+    })
+}
+
+/// A delivery from the first columns of a row.
+pub(crate) fn delivery(row: &PgRow) -> Result<Delivery> {
+    Ok(Delivery {
+        msg_id: MessageId::from_trusted(col(row, 0)?),
+        endpoint_id: EndpointId::from_trusted(col(row, 1)?),
+        app_id: AppId::from_trusted(col(row, 2)?),
+        status: status(col(row, 3)?)?,
+        attempts: narrow(i64::from(col::<i32>(row, 4)?), "attempts")?,
+        next_attempt_at: col::<Option<i64>>(row, 5)?.map(Timestamp),
+        next_trigger: Trigger::from_code(i64::from(col::<i16>(row, 6)?)),
+        created_at: Timestamp(col(row, 7)?),
+        updated_at: Timestamp(col(row, 8)?),
+    })
+}
+
+pub(crate) fn attempt(row: &PgRow) -> Result<Attempt> {
+    Ok(Attempt {
+        id: AttemptId::from_trusted(col(row, 0)?),
+        msg_id: MessageId::from_trusted(col(row, 1)?),
+        endpoint_id: EndpointId::from_trusted(col(row, 2)?),
+        app_id: AppId::from_trusted(col(row, 3)?),
+        url: col(row, 4)?,
+        status: status(col(row, 5)?)?,
+        response_status_code: narrow(i64::from(col::<i32>(row, 6)?), "response status code")?,
+        response: col(row, 7)?,
+        duration_ms: narrow(col::<i64>(row, 8)?, "duration")?,
+        trigger: Trigger::from_code(i64::from(col::<i16>(row, 9)?)),
+        created_at: Timestamp(col(row, 10)?),
+    })
+}
+
+/// A delivery status from its SMALLINT code.
+pub(crate) fn status(code: i16) -> Result<DeliveryStatus> {
+    DeliveryStatus::from_code(i64::from(code))
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery status {code}")))
+}
+
+/// A status or trigger code as the SMALLINT it is stored as (codes are 0..=3).
+pub(crate) fn code(code: i64) -> i16 {
+    i16::try_from(code).unwrap_or(i16::MAX)
+}
+
+/// An unsigned domain count as BIGINT, saturating.
+pub(crate) fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A map as a JSON object.
+pub(crate) fn encode_map(map: &BTreeMap<String, String>) -> String {
+    let object = map.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+    Value::Object(object).to_string()
+}
+
+/// The one place endpoint secrets are turned into stored text, so encryption at rest
+/// can wrap this pair: `{"current": "whsec_…", "previous": [{"key": "…", "until": ms}]}`.
+pub(crate) fn encode_secrets(secrets: &EndpointSecrets) -> String {
+    let previous = secrets.previous.iter().map(|(key, until)| {
+        let mut entry = serde_json::Map::new();
+        entry.insert("key".into(), Value::from(key.expose()));
+        entry.insert("until".into(), Value::from(until.millis()));
+        Value::Object(entry)
+    });
+    let mut object = serde_json::Map::new();
+    object.insert("current".into(), Value::from(secrets.current.expose()));
+    object.insert("previous".into(), Value::Array(previous.collect()));
+    Value::Object(object).to_string()
+}
+
+/// The inverse of [`encode_secrets`].
+pub(crate) fn decode_secrets(text: &str) -> Result<EndpointSecrets> {
+    let bad = || StoreError::Corrupt("endpoint secrets are malformed".into());
+    let value: Value = serde_json::from_str(text).map_err(corrupt("endpoint secrets"))?;
+    let key = |v: &Value| -> Result<SigningKey> {
+        SigningKey::parse(v.as_str().ok_or_else(bad)?).map_err(corrupt("endpoint secret key"))
+    };
+    let current = key(&value["current"])?;
+    let previous = value["previous"]
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|entry| Ok((key(&entry["key"])?, Timestamp(entry["until"].as_i64().ok_or_else(bad)?))))
+        .collect::<Result<_>>()?;
+    Ok(EndpointSecrets { current, previous })
+}
+
+fn decode_map(text: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(corrupt("JSON map"))
+}
+
+/// One column, a type mismatch being corrupt data.
+pub(crate) fn col<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(index).map_err(corrupt("column"))
+}
+
+fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_round_trip_with_previous_keys() {
+        let mut secrets = EndpointSecrets::new(SigningKey::generate_symmetric());
+        secrets.rotate(SigningKey::generate_ed25519(), Timestamp(1_000), std::time::Duration::from_secs(60));
+        let decoded = decode_secrets(&encode_secrets(&secrets)).expect("decode");
+        assert_eq!(decoded, secrets);
+        assert!(decode_secrets("{\"current\": 3}").is_err());
+    }
+
+    #[test]
+    fn maps_are_json_objects() {
+        let map = BTreeMap::from([("team".to_owned(), "billing".to_owned())]);
+        assert_eq!(encode_map(&map), r#"{"team":"billing"}"#);
+        assert_eq!(decode_map(&encode_map(&map)).expect("decode"), map);
+    }
+}
