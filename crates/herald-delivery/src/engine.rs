@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use herald_core::{Delivery, RetryPolicy, Timestamp};
+use herald_core::{Delivery, EndpointId, MessageId, RetryPolicy, Timestamp};
 use herald_store::Store;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -71,6 +71,10 @@ struct Ctx {
     wake: Arc<Notify>,
     /// The earliest retry this process scheduled and has not yet claimed.
     next_hint: Mutex<Option<Timestamp>>,
+    /// Cancelled at shutdown: deliveries not started by then are given back.
+    stopping: CancellationToken,
+    /// Deliveries taken but not started before shutdown; their leases are released.
+    unsent: Mutex<Vec<(MessageId, EndpointId)>>,
 }
 
 impl Engine {
@@ -89,6 +93,8 @@ impl Engine {
             tasks,
             wake,
             next_hint: Mutex::new(None),
+            stopping: CancellationToken::new(),
+            unsent: Mutex::new(Vec::new()),
         };
         Self { handle, ctx: Arc::new(ctx), intake }
     }
@@ -98,9 +104,16 @@ impl Engine {
         self.handle.clone()
     }
 
+    /// What wakes the scheduler: a store that hears of due work from other
+    /// processes (PostgreSQL `NOTIFY`) pokes it.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.ctx.wake.clone()
+    }
+
     /// Runs until `shutdown` is cancelled, then lets in-flight deliveries finish
-    /// within the grace period. Unfinished ones keep their lease and are resumed
-    /// (by this process after a restart, or any other) once it expires.
+    /// within the grace period. Deliveries taken but not started are given back
+    /// (their leases released); ones still on the wire when the grace ends keep their
+    /// lease and are resumed, by any process, once it expires.
     pub async fn run(self, shutdown: CancellationToken) {
         let Self { ctx, mut intake, .. } = self;
         let scheduler = tokio::spawn(schedule(ctx.clone(), shutdown.clone()));
@@ -113,7 +126,12 @@ impl Engine {
                 },
             }
         }
+        ctx.stopping.cancel();
         let _ = scheduler.await;
+        intake.close();
+        while let Ok(d) = intake.try_recv() {
+            ctx.give_back(&d);
+        }
         ctx.tasks.close();
         if tokio::time::timeout(ctx.cfg.shutdown_grace, ctx.tasks.wait()).await.is_err() {
             tracing::warn!(
@@ -121,6 +139,7 @@ impl Engine {
                 "shutdown grace over; unfinished deliveries resume after their lease"
             );
         }
+        ctx.release_unsent().await;
     }
 }
 
@@ -128,7 +147,11 @@ fn spawn_delivery(ctx: &Arc<Ctx>, d: Dispatch) {
     let ctx2 = ctx.clone();
     ctx.tasks.spawn(async move {
         if let Ok(_permit) = ctx2.permits.clone().acquire_owned().await {
-            deliver(&ctx2, d).await;
+            if ctx2.stopping.is_cancelled() {
+                ctx2.give_back(&d);
+            } else {
+                deliver(&ctx2, d).await;
+            }
         }
         ctx2.handle.finished();
     });
@@ -154,6 +177,27 @@ async fn deliver(ctx: &Ctx, d: Dispatch) {
 }
 
 impl Ctx {
+    /// Releases the leases of what was given back, so any process resumes it now.
+    async fn release_unsent(&self) {
+        let unsent = std::mem::take(&mut *self.unsent.lock().unwrap_or_else(|p| p.into_inner()));
+        if unsent.is_empty() {
+            return;
+        }
+        match self.store.release_leases(&unsent).await {
+            Ok(()) => {
+                tracing::info!(count = unsent.len(), "gave back deliveries not started before shutdown")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not give back unstarted deliveries; they resume after their lease")
+            }
+        }
+    }
+
+    fn give_back(&self, d: &Dispatch) {
+        let key = (d.delivery.msg_id.clone(), d.delivery.endpoint_id.clone());
+        self.unsent.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+    }
+
     fn hint(&self, at: Timestamp) {
         let mut next = self.next_hint.lock().unwrap_or_else(|p| p.into_inner());
         if next.is_none_or(|n| at < n) {

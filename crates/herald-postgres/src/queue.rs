@@ -10,7 +10,7 @@
 //! meanwhile is re-checked against the lease condition and dropped). Resends and
 //! recoveries make rows due without a lease and `NOTIFY herald_due` at commit.
 
-use herald_core::{Attempt, Delivery, EndpointId, Message, Timestamp};
+use herald_core::{Attempt, Delivery, EndpointId, Message, MessageId, Timestamp};
 use herald_store::{DeliveryUpdate, StoreError};
 use sqlx::PgPool;
 
@@ -46,6 +46,27 @@ pub(crate) async fn claim_due(
     // RETURNING does not promise the subquery's order.
     claimed.sort_by(|a, b| (a.next_attempt_at, &a.msg_id).cmp(&(b.next_attempt_at, &b.msg_id)));
     Ok(claimed)
+}
+
+/// Frees the leases of the given pending deliveries and wakes the other processes'
+/// workers, which may claim them at once.
+pub(crate) async fn release_leases(pool: &PgPool, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let msgs: Vec<&str> = deliveries.iter().map(|(m, _)| m.as_str()).collect();
+    let endpoints: Vec<&str> = deliveries.iter().map(|(_, e)| e.as_str()).collect();
+    let sql = concat!(
+        "WITH r AS (
+           UPDATE delivery SET lease_until = NULL
+           FROM UNNEST($1::TEXT[], $2::TEXT[]) AS k(msg_id, endpoint_id)
+           WHERE delivery.msg_id = k.msg_id AND delivery.endpoint_id = k.endpoint_id AND delivery.status = 1
+           RETURNING 1), ",
+        wake_if_any!("r"),
+        " SELECT (SELECT COUNT(*) FROM wake)"
+    );
+    sqlx::query(sql).bind(&msgs).bind(&endpoints).execute(pool).await.map_err(db)?;
+    Ok(())
 }
 
 /// The earliest due time among pending deliveries, leased or not.

@@ -119,6 +119,10 @@ impl Store for PgStore {
         queue::claim_due(&self.pool, now, lease_until, limit).await
     }
 
+    async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
+        queue::release_leases(&self.pool, deliveries).await
+    }
+
     async fn next_due(&self) -> Result<Option<Timestamp>> {
         queue::next_due(&self.pool).await
     }

@@ -6,7 +6,7 @@
 //! rows by due time, so claiming and `next_due` never look at settled deliveries.
 //! `record_attempt` is on the hot path: two cached statements, no reads.
 
-use herald_core::{Attempt, Delivery, EndpointId, Message, Timestamp};
+use herald_core::{Attempt, Delivery, EndpointId, Message, MessageId, Timestamp};
 use herald_store::{DeliveryUpdate, StoreError};
 use rusqlite::{Connection, params};
 
@@ -39,6 +39,19 @@ pub(crate) fn claim_due(
     // RETURNING does not promise the subquery's order.
     claimed.sort_by(|a, b| (a.next_attempt_at, &a.msg_id).cmp(&(b.next_attempt_at, &b.msg_id)));
     Ok(claimed)
+}
+
+/// Frees the leases of the given pending deliveries.
+pub(crate) fn release_leases(conn: &Connection, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE delivery SET lease_until = NULL WHERE msg_id = ?1 AND endpoint_id = ?2 AND status = 1",
+        )
+        .db()?;
+    for (msg, endpoint) in deliveries {
+        stmt.execute(params![msg.as_str(), endpoint.as_str()]).db()?;
+    }
+    Ok(())
 }
 
 /// The earliest due time among pending deliveries, leased or not.

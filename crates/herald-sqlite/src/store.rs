@@ -140,6 +140,11 @@ impl Store for SqliteStore {
         self.writer.run(move |tx| queue::claim_due(tx, now, lease_until, limit)).await
     }
 
+    async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
+        let deliveries = deliveries.to_vec();
+        self.writer.run(move |tx| queue::release_leases(tx, &deliveries)).await
+    }
+
     async fn next_due(&self) -> Result<Option<Timestamp>> {
         self.readers.run(queue::next_due).await
     }

@@ -56,6 +56,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     messages::messages_paging,
     messages::messages_filters,
     queue::claim_leases_due_rows,
+    queue::released_leases_are_claimable_at_once,
     queue::claim_oldest_first_within_limit,
     queue::create_message_already_leased,
     queue::record_attempt_updates_delivery,

@@ -141,6 +141,10 @@ pub trait Store: Send + Sync + 'static {
     /// Leases up to `limit` deliveries that are pending, due at `now`, and not
     /// leased (or whose lease expired), until `lease_until`. Oldest due first.
     async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
+    /// Frees the leases of these (message, endpoint) deliveries, still pending, so any
+    /// worker may claim them at once: a process shutting down gives back the work it
+    /// took but did not start.
+    async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()>;
     /// The earliest `next_attempt_at` among pending deliveries, leased or not.
     async fn next_due(&self) -> Result<Option<Timestamp>>;
     /// Records an attempt and the delivery's new state in one transaction, and

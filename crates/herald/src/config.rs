@@ -23,9 +23,23 @@ pub struct ServeArgs {
     /// Directory for the embedded database and generated keys.
     #[arg(long, env = "HERALD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL: `sqlite:///path/to/herald.db` (default: herald.db in the data directory).
-    #[arg(long, env = "HERALD_DATABASE_URL")]
+    /// Database URL: `sqlite:///path/to/herald.db` (default: herald.db in the data
+    /// directory) or `postgres://user:password@host:5432/db` to share one database
+    /// between several Herald processes.
+    #[arg(long, env = "HERALD_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Connections each process keeps open to PostgreSQL, at most (default 16).
+    #[arg(long, env = "HERALD_DATABASE_MAX_CONNECTIONS")]
+    pub database_max_connections: Option<u32>,
+    /// PostgreSQL schema for Herald's tables (default: the user's search_path, usually `public`).
+    #[arg(long, env = "HERALD_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+    /// Serve the API only; deliveries are sent by other processes on the same PostgreSQL.
+    #[arg(long, env = "HERALD_NO_WORKERS", conflicts_with = "workers_only")]
+    pub no_workers: bool,
+    /// Run delivery workers only, without the API (PostgreSQL).
+    #[arg(long, env = "HERALD_WORKERS_ONLY")]
+    pub workers_only: bool,
     /// The admin API token. Generated and kept in the data directory when unset.
     #[arg(long, env = "HERALD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -38,6 +52,10 @@ pub struct ServeArgs {
     /// Time limit of one delivery attempt, e.g. `15s`.
     #[arg(long, env = "HERALD_REQUEST_TIMEOUT")]
     pub request_timeout: Option<String>,
+    /// How long a worker holds a delivery it took before another process may take
+    /// it over (default: twice the request timeout plus 30s). Must exceed the request timeout.
+    #[arg(long, env = "HERALD_LEASE")]
+    pub lease: Option<String>,
     /// Largest accepted API request body, in bytes.
     #[arg(long, env = "HERALD_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
@@ -62,10 +80,15 @@ struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_schema: Option<String>,
+    database_max_connections: Option<u32>,
+    no_workers: Option<bool>,
+    workers_only: Option<bool>,
     admin_token: Option<String>,
     retry_schedule: Option<String>,
     allow_networks: Option<String>,
     request_timeout: Option<String>,
+    lease: Option<String>,
     max_payload_bytes: Option<usize>,
     max_response_bytes: Option<usize>,
     sqlite_synchronous: Option<String>,
@@ -74,9 +97,58 @@ struct FileConfig {
 }
 
 /// Where the data lives.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Database {
     Sqlite(PathBuf),
+    Postgres { url: String, schema: Option<String>, max_connections: u32 },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres { url, schema, max_connections } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_password(url))
+                .field("schema", schema)
+                .field("max_connections", max_connections)
+                .finish(),
+        }
+    }
+}
+
+impl Database {
+    /// A description for logs and the start-up banner, without the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite at {}", path.display()),
+            Self::Postgres { url, schema, .. } => {
+                let schema = schema.as_deref().map(|s| format!(", schema {s}")).unwrap_or_default();
+                format!("PostgreSQL at {}{schema}", redact_password(url))
+            }
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Which parts of Herald this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The API and the delivery workers (the default).
+    All,
+    /// The API only; other processes deliver.
+    ApiOnly,
+    /// The delivery workers only.
+    WorkersOnly,
 }
 
 /// Validated configuration. `Debug` redacts the admin token.
@@ -85,11 +157,13 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database: Database,
+    pub role: Role,
     /// `None`: generate one (or reuse the one kept in the data directory).
     pub admin_token: Option<String>,
     pub retry: RetryPolicy,
     pub allow_networks: Vec<IpNet>,
     pub request_timeout: Duration,
+    pub lease: Duration,
     pub max_payload_bytes: usize,
     pub max_response_bytes: usize,
     pub sqlite_synchronous_full: bool,
@@ -142,7 +216,19 @@ impl Config {
             .parse()
             .map_err(|_| bad("listen", format!("`{listen}` is not an address like 127.0.0.1:8071")))?;
         let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("./herald-data"));
-        let database = parse_database(pick(args.database_url, file.database_url), &data_dir)?;
+        let schema = pick(args.database_schema, file.database_schema);
+        let mut database = parse_database(pick(args.database_url, file.database_url), schema, &data_dir)?;
+        if let Database::Postgres { max_connections, .. } = &mut database {
+            *max_connections = args.database_max_connections.or(file.database_max_connections).unwrap_or(16);
+            if *max_connections < 2 {
+                return Err(bad("database_max_connections", "must be at least 2"));
+            }
+        }
+        let role = parse_role(
+            args.no_workers || file.no_workers.unwrap_or(false),
+            args.workers_only || file.workers_only.unwrap_or(false),
+            &database,
+        )?;
         let schedule = match pick(args.retry_schedule, file.retry_schedule) {
             Some(s) => parse_schedule(&s).map_err(|e| bad("retry_schedule", e))?,
             None => herald_core::retry::DEFAULT_SCHEDULE.to_vec(),
@@ -154,6 +240,13 @@ impl Config {
         let request_timeout = parse_duration(&timeout).map_err(|e| bad("request_timeout", e))?;
         if request_timeout.is_zero() || request_timeout > Duration::from_secs(300) {
             return Err(bad("request_timeout", "must be between 1ms and 5m"));
+        }
+        let lease = match pick(args.lease, file.lease) {
+            Some(l) => parse_duration(&l).map_err(|e| bad("lease", e))?,
+            None => request_timeout * 2 + Duration::from_secs(30),
+        };
+        if lease <= request_timeout {
+            return Err(bad("lease", "must be longer than request_timeout"));
         }
         let sync = pick(args.sqlite_synchronous, file.sqlite_synchronous).unwrap_or_else(|| "normal".into());
         let sqlite_synchronous_full = match sync.as_str() {
@@ -177,10 +270,12 @@ impl Config {
             listen,
             data_dir,
             database,
+            role,
             admin_token,
             retry: RetryPolicy { schedule, ..RetryPolicy::default() },
             allow_networks,
             request_timeout,
+            lease,
             max_payload_bytes: args.max_payload_bytes.or(file.max_payload_bytes).unwrap_or(1024 * 1024),
             max_response_bytes: args.max_response_bytes.or(file.max_response_bytes).unwrap_or(8 * 1024),
             sqlite_synchronous_full,
@@ -196,8 +291,29 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|e| bad("config", format!("{}: {e}", path.display())))
 }
 
-fn parse_database(url: Option<String>, data_dir: &Path) -> Result<Database, ConfigError> {
+fn parse_role(no_workers: bool, workers_only: bool, database: &Database) -> Result<Role, ConfigError> {
+    let role = match (no_workers, workers_only) {
+        (false, false) => return Ok(Role::All),
+        (true, false) => Role::ApiOnly,
+        (false, true) => Role::WorkersOnly,
+        (true, true) => return Err(bad("no_workers", "cannot be combined with workers_only")),
+    };
+    if matches!(database, Database::Sqlite(_)) {
+        let key = if no_workers { "no_workers" } else { "workers_only" };
+        return Err(bad(key, "needs PostgreSQL: the embedded store serves a single process that runs both"));
+    }
+    Ok(role)
+}
+
+fn parse_database(
+    url: Option<String>,
+    schema: Option<String>,
+    data_dir: &Path,
+) -> Result<Database, ConfigError> {
     let Some(url) = url else {
+        if schema.is_some() {
+            return Err(bad("database_schema", "only applies to a postgres:// database_url"));
+        }
         return Ok(Database::Sqlite(data_dir.join("herald.db")));
     };
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -211,12 +327,17 @@ fn parse_database(url: Option<String>, data_dir: &Path) -> Result<Database, Conf
         return Ok(Database::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(bad(
-            "database_url",
-            "PostgreSQL is not supported by this build yet; use a sqlite:// URL",
-        ));
+        if let Some(s) = &schema
+            && (s.is_empty() || !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        {
+            return Err(bad("database_schema", format!("`{s}` must be lower-case letters, digits and _")));
+        }
+        return Ok(Database::Postgres { url, schema, max_connections: 16 });
     }
-    Err(bad("database_url", format!("`{url}` is not a sqlite:// URL")))
+    Err(bad(
+        "database_url",
+        format!("`{}` is neither a sqlite:// nor a postgres:// URL", redact_password(&url)),
+    ))
 }
 
 #[cfg(test)]
@@ -256,5 +377,20 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let e = Config::load(ServeArgs { config: Some(file), ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres_and_roles_need_it() {
+        let pg = |url: &str| ServeArgs { database_url: Some(url.into()), ..Default::default() };
+        let c = Config::load(ServeArgs { no_workers: true, ..pg("postgres://u:secret@db/herald") }).unwrap();
+        assert_eq!(c.role, Role::ApiOnly);
+        assert!(!c.database.describe().contains("secret"), "{}", c.database.describe());
+        assert!(!format!("{:?}", c.database).contains("secret"));
+        let e = Config::load(ServeArgs { workers_only: true, ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "workers_only");
+        let e = Config::load(pg("mysql://db/herald")).unwrap_err();
+        assert_eq!(e.key, "database_url");
+        let e = Config::load(ServeArgs { database_schema: Some("Bad-Name".into()), ..pg("postgres://db/h") });
+        assert_eq!(e.unwrap_err().key, "database_schema");
     }
 }

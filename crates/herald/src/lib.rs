@@ -17,17 +17,20 @@ use herald_api::{ApiConfig, AppState};
 use herald_delivery::client::{ClientConfig, HttpClient};
 use herald_delivery::egress::EgressPolicy;
 use herald_delivery::pipeline::USER_AGENT;
-use herald_delivery::{Engine, EngineConfig};
+use herald_delivery::{DispatchHandle, Engine, EngineConfig};
 use herald_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, Database, ServeArgs};
+pub use config::{Config, Database, Role, ServeArgs};
 
 /// A configured server whose store is open.
 pub struct Server {
     config: Config,
     store: Arc<dyn Store>,
+    /// Set on PostgreSQL: the store other processes share, whose notifications wake
+    /// this process's workers.
+    postgres: Option<herald_postgres::PgStore>,
     admin_token: String,
     token_origin: token::Origin,
 }
@@ -37,7 +40,7 @@ impl Server {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-        let store: Arc<dyn Store> = match &config.database {
+        let (store, postgres): (Arc<dyn Store>, _) = match &config.database {
             Database::Sqlite(path) => {
                 let options = herald_sqlite::SqliteOptions {
                     synchronous_full: config.sqlite_synchronous_full,
@@ -45,11 +48,19 @@ impl Server {
                 };
                 let store = herald_sqlite::SqliteStore::open_with(path, options)
                     .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
-                Arc::new(store)
+                (Arc::new(store), None)
+            }
+            Database::Postgres { url, schema, max_connections } => {
+                let options =
+                    herald_postgres::PgOptions { schema: schema.clone(), max_connections: *max_connections };
+                let store = herald_postgres::PgStore::connect(url, options)
+                    .await
+                    .with_context(|| format!("cannot open {}", config.database.describe()))?;
+                (Arc::new(store.clone()), Some(store))
             }
         };
         let (admin_token, token_origin) = token::settle(config.admin_token.as_deref(), &config.data_dir)?;
-        Ok(Self { config, store, admin_token, token_origin })
+        Ok(Self { config, store, postgres, admin_token, token_origin })
     }
 
     pub fn admin_token(&self) -> &str {
@@ -65,8 +76,40 @@ impl Server {
         &self.config
     }
 
-    /// Serves on `listener` until `shutdown` is cancelled.
+    /// Serves on `listener` until `shutdown` is cancelled. A workers-only process
+    /// does not serve the API; it answers `/api/v1/health` on the listener only.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let role = self.config.role;
+        let engine = match role {
+            Role::ApiOnly => None,
+            Role::All | Role::WorkersOnly => Some(self.engine()?),
+        };
+        let listener_task = match (&engine, &self.postgres) {
+            (Some(engine), Some(pg)) => Some(pg.listen_due(engine.waker(), shutdown.clone())),
+            _ => None,
+        };
+        let dispatch = engine.as_ref().map_or_else(DispatchHandle::detached, Engine::handle);
+        let app = match role {
+            Role::WorkersOnly => health_only(self.store.clone()),
+            Role::All | Role::ApiOnly => self.api(dispatch),
+        };
+        let workers = engine.map(|e| tokio::spawn(e.run(shutdown.clone())));
+        let http_shutdown = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+            .context("the HTTP server failed")?;
+        shutdown.cancel();
+        if let Some(workers) = workers {
+            workers.await.context("the delivery workers panicked")?;
+        }
+        if let Some(task) = listener_task {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+
+    fn engine(&self) -> anyhow::Result<Engine> {
         let client = HttpClient::new(ClientConfig {
             default_timeout: self.config.request_timeout,
             max_response_bytes: self.config.max_response_bytes,
@@ -75,29 +118,38 @@ impl Server {
         })?;
         let engine_config = EngineConfig {
             retry: self.config.retry.clone(),
-            lease: self.config.request_timeout * 2 + std::time::Duration::from_secs(30),
+            lease: self.config.lease,
             ..EngineConfig::default()
         };
-        let engine = Engine::new(self.store.clone(), client, engine_config);
+        Ok(Engine::new(self.store.clone(), client, engine_config))
+    }
+
+    fn api(&self, dispatch: DispatchHandle) -> axum::Router {
         let api = ApiConfig {
             admin_token: self.admin_token.clone(),
             max_payload_bytes: self.config.max_payload_bytes,
             egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
             ..ApiConfig::default()
         };
-        let state = AppState::new(self.store.clone(), engine.handle(), api);
-        let app = herald_api::router(state).route("/", axum::routing::get(status_page));
-
-        let workers = tokio::spawn(engine.run(shutdown.clone()));
-        let http_shutdown = shutdown.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-            .context("the HTTP server failed")?;
-        shutdown.cancel();
-        workers.await.context("the delivery workers panicked")?;
-        Ok(())
+        let state = AppState::new(self.store.clone(), dispatch, api);
+        herald_api::router(state).route("/", axum::routing::get(status_page))
     }
+}
+
+/// The router of a workers-only process: health, so orchestrators can probe it.
+fn health_only(store: Arc<dyn Store>) -> axum::Router {
+    let health = move || {
+        let store = store.clone();
+        async move {
+            match store.ping().await {
+                Ok(()) => axum::http::StatusCode::NO_CONTENT,
+                Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            }
+        }
+    };
+    axum::Router::new()
+        .route("/api/v1/health", axum::routing::get(health.clone()))
+        .route("/api/v1/health/", axum::routing::get(health))
 }
 
 /// The page at `/`: what runs here and where to go next. The full dashboard is

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use herald::{Config, Database, ServeArgs, Server};
+use herald::{Config, Role, ServeArgs, Server};
 use tokio_util::sync::CancellationToken;
 
 /// Herald: self-hosted webhooks — send them (Svix-compatible API, signed, retried,
@@ -51,13 +51,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn print_banner(server: &Server, addr: std::net::SocketAddr) {
     let base = server.config().public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let token = server.admin_token();
-    let store = match &server.config().database {
-        Database::Sqlite(path) => format!("SQLite at {}", path.display()),
+    let store = server.config().database.describe();
+    let role = match server.config().role {
+        Role::All => "API and delivery workers",
+        Role::ApiOnly => "API only (--no-workers): other processes deliver",
+        Role::WorkersOnly => "delivery workers only (--workers-only): no API here",
     };
     println!("Herald {} is running.", env!("CARGO_PKG_VERSION"));
     println!("  API        {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
     println!("  Dashboard  {base}/   (status page; the full dashboard is not built yet)");
     println!("  Store      {store}");
+    println!("  Runs       {role}");
     println!("  Auth       Authorization: Bearer {token}");
     println!("             ({})", server.token_origin());
     println!("  Try        curl -H 'Authorization: Bearer {token}' {base}/api/v1/app");

@@ -34,6 +34,22 @@ pub(super) async fn claim_leases_due_rows(store: Shared) {
     store.delete_app(&app.id).await.expect("delete_app");
 }
 
+pub(super) async fn released_leases_are_claimable_at_once(store: Shared) {
+    const BASE: i64 = 15_000_000;
+    let app = new_app(&store).await;
+    let (e1, e2) = (new_endpoint(&store, &app.id).await, new_endpoint(&store, &app.id).await);
+    let msg = message(&app.id, BASE);
+    send(&store, &msg, &[&e1, &e2]).await;
+    assert_eq!(claim(&store, &app.id, BASE, 30_000).await.len(), 2);
+    let key = (msg.id.clone(), e1.id.clone());
+    store.release_leases(std::slice::from_ref(&key)).await.expect("release_leases");
+    store.release_leases(&[]).await.expect("releasing nothing is fine");
+    let again = claim(&store, &app.id, BASE + 1, 30_000).await;
+    assert_eq!(again.len(), 1, "only the released delivery is claimable before its lease ends");
+    assert_eq!((&again[0].msg_id, &again[0].endpoint_id), (&key.0, &key.1));
+    store.delete_app(&app.id).await.expect("delete_app");
+}
+
 pub(super) async fn claim_oldest_first_within_limit(store: Shared) {
     const BASE: i64 = 20_000_000;
     let app = new_app(&store).await;

@@ -1,15 +1,14 @@
 //! The error paths an SDK user hits: 401, 403, 404, 409, 422, 413, each with a
 //! JSON body the SDK can read.
 
-use herald_testkit::TestServer;
+use herald_testkit::{Backend, TestServer};
 use serde_json::json;
 use svix::models::{ApplicationIn, EndpointIn, MessageIn};
 
 use crate::common::*;
 
-#[tokio::test]
-async fn the_sdk_sees_401_404_409_and_422() {
-    let server = TestServer::start().await;
+async fn the_sdk_sees_401_404_409_and_422(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let svix = sdk(&server);
     let err = sdk_with_token(&server, "not-the-token").application().list(None).await.expect_err("bad token");
     assert_eq!(status_of(err), 401);
@@ -42,9 +41,8 @@ async fn the_sdk_sees_401_404_409_and_422() {
     assert_eq!(status_of(bad_type.expect_err("event type pattern")), 422);
 }
 
-#[tokio::test]
-async fn an_oversized_payload_is_a_json_413_and_nothing_is_stored() {
-    let server = TestServer::start().await;
+async fn an_oversized_payload_is_a_json_413_and_nothing_is_stored(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let svix = sdk(&server);
     let app = svix.application().create(ApplicationIn::new("A".into()), None).await.expect("app");
     let big = "x".repeat(2 * 1024 * 1024);
@@ -62,9 +60,8 @@ async fn an_oversized_payload_is_a_json_413_and_nothing_is_stored() {
     assert!(list.data.is_empty());
 }
 
-#[tokio::test]
-async fn an_app_portal_token_sees_only_its_own_application() {
-    let server = TestServer::start().await;
+async fn an_app_portal_token_sees_only_its_own_application(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let svix = sdk(&server);
     let mine = svix.application().create(ApplicationIn::new("Mine".into()), None).await.expect("app");
     let theirs = svix.application().create(ApplicationIn::new("Theirs".into()), None).await.expect("app");
@@ -83,3 +80,9 @@ async fn an_app_portal_token_sees_only_its_own_application() {
     assert!(matches!(status_of(denied), 403 | 404));
     assert!(matches!(status_of(portal.application().list(None).await.expect_err("no app list")), 401 | 403));
 }
+
+crate::on_both_stores!(
+    the_sdk_sees_401_404_409_and_422,
+    an_oversized_payload_is_a_json_413_and_nothing_is_stored,
+    an_app_portal_token_sees_only_its_own_application
+);

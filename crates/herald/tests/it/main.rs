@@ -3,6 +3,29 @@
 //! SDK, delivering to a recording receiver on loopback, with signatures checked by
 //! the SDK's own verifier.
 
+/// Runs each named story (an `async fn(Backend)`) twice: on a fresh SQLite file,
+/// and on a fresh PostgreSQL schema when `HERALD_TEST_DATABASE_URL` is set (when it
+/// is not, the PostgreSQL variant says so on stderr and passes without running).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$story(herald_testkit::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(backend) = herald_testkit::Backend::postgres_from_env() {
+                    super::$story(backend).await
+                }
+            }
+        }
+    )*};
+}
+
+mod cluster;
 mod common;
 mod errors;
 mod restart;

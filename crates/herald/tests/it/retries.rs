@@ -1,16 +1,15 @@
 //! Retries: failures follow the schedule; an exhausted delivery fails; recover and
 //! resend bring it back once the endpoint is healthy.
 
-use herald_testkit::{Reply, TestReceiver, TestServer};
+use herald_testkit::{Backend, Reply, TestReceiver, TestServer};
 use serde_json::json;
 use svix::api::MessageAttemptListByMsgOptions;
 use svix::models::{MessageIn, MessageStatus, RecoverIn};
 
 use crate::common::*;
 
-#[tokio::test]
-async fn two_failures_then_success_makes_three_attempts_and_a_delivered_message() {
-    let server = TestServer::start().await;
+async fn two_failures_then_success_makes_three_attempts_and_a_delivered_message(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
     receiver.script([Reply::status(500), Reply::status(500)]);
     let svix = sdk(&server);
@@ -39,9 +38,8 @@ async fn two_failures_then_success_makes_three_attempts_and_a_delivered_message(
     assert_eq!((dest.data[0].id.as_str(), dest.data[0].status), (ep.as_str(), MessageStatus::Success));
 }
 
-#[tokio::test]
-async fn an_exhausted_delivery_fails_then_recover_and_resend_deliver_it() {
-    let server = TestServer::start().await;
+async fn an_exhausted_delivery_fails_then_recover_and_resend_deliver_it(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
     receiver.always(Reply::status(503));
     let svix = sdk(&server);
@@ -96,9 +94,8 @@ async fn an_exhausted_delivery_fails_then_recover_and_resend_deliver_it() {
     assert_eq!(receiver.received().len(), 11, "recover and resend sent exactly one request each");
 }
 
-#[tokio::test]
-async fn a_refused_destination_is_recorded_with_its_reason_and_never_contacted() {
-    let server = TestServer::start_with(|c| c.allow_networks.clear()).await;
+async fn a_refused_destination_is_recorded_with_its_reason_and_never_contacted(backend: Backend) {
+    let server = TestServer::start_on(&backend, |c| c.allow_networks.clear()).await;
     let receiver = TestReceiver::start().await;
     let svix = sdk(&server);
     let url = format!("http://localhost:{}/hook", receiver.port());
@@ -114,3 +111,9 @@ async fn a_refused_destination_is_recorded_with_its_reason_and_never_contacted()
     .await;
     assert!(receiver.received().is_empty(), "a refused destination gets no traffic");
 }
+
+crate::on_both_stores!(
+    two_failures_then_success_makes_three_attempts_and_a_delivered_message,
+    an_exhausted_delivery_fails_then_recover_and_resend_deliver_it,
+    a_refused_destination_is_recorded_with_its_reason_and_never_contacted
+);

@@ -1,15 +1,14 @@
 //! Secret rotation: the new secret signs at once, the old one keeps signing during
 //! the grace period, as a second space-separated signature.
 
-use herald_testkit::{TestReceiver, TestServer};
+use herald_testkit::{Backend, TestReceiver, TestServer};
 use serde_json::json;
 use svix::models::{EndpointSecretRotateIn, MessageIn};
 
 use crate::common::*;
 
-#[tokio::test]
-async fn after_rotation_both_the_new_and_the_previous_secret_verify() {
-    let server = TestServer::start().await;
+async fn after_rotation_both_the_new_and_the_previous_secret_verify(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
     let svix = sdk(&server);
     let (app, ep, old) = app_with_endpoint(&svix, &receiver.url).await;
@@ -40,3 +39,5 @@ async fn after_rotation_both_the_new_and_the_previous_secret_verify() {
         svix.endpoint().rotate_secret(app.clone(), ep.clone(), rotate_in, None).await.expect("rotated");
     assert_eq!(rotated.key, chosen);
 }
+
+crate::on_both_stores!(after_rotation_both_the_new_and_the_previous_secret_verify);

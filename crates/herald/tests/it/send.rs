@@ -3,15 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use herald_testkit::{TestReceiver, TestServer};
+use herald_testkit::{Backend, TestReceiver, TestServer};
 use serde_json::json;
 use svix::models::{ApplicationIn, EndpointIn, EventTypeIn, MessageIn};
 
 use crate::common::*;
 
-#[tokio::test]
-async fn a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed() {
-    let server = TestServer::start().await;
+async fn a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
     let svix = sdk(&server);
 
@@ -70,9 +69,8 @@ async fn a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed() {
     assert_eq!(fetched.id, msg.id);
 }
 
-#[tokio::test]
-async fn endpoints_receive_only_their_event_types_and_channels_and_nothing_when_disabled() {
-    let server = TestServer::start().await;
+async fn endpoints_receive_only_their_event_types_and_channels_and_nothing_when_disabled(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let svix = sdk(&server);
     let (paid, eu, off) =
         (TestReceiver::start().await, TestReceiver::start().await, TestReceiver::start().await);
@@ -114,9 +112,8 @@ async fn endpoints_receive_only_their_event_types_and_channels_and_nothing_when_
     assert!(off.received().is_empty(), "a disabled endpoint receives nothing");
 }
 
-#[tokio::test]
-async fn the_same_idempotency_key_gives_the_same_message_and_one_delivery() {
-    let server = TestServer::start().await;
+async fn the_same_idempotency_key_gives_the_same_message_and_one_delivery(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
     let svix = sdk(&server);
     let (app, _, _) = app_with_endpoint(&svix, &receiver.url).await;
@@ -141,9 +138,8 @@ async fn the_same_idempotency_key_gives_the_same_message_and_one_delivery() {
     assert_eq!(ids, BTreeSet::from([first.id, other.id]));
 }
 
-#[tokio::test]
-async fn the_openapi_document_and_health_answer_without_auth() {
-    let server = TestServer::start().await;
+async fn the_openapi_document_and_health_answer_without_auth(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
     let http = http();
     let doc: serde_json::Value = http
         .get(format!("{}/api/v1/openapi.json", server.base_url))
@@ -162,3 +158,10 @@ async fn the_openapi_document_and_health_answer_without_auth() {
     assert!(health.status().is_success());
     sdk_with_token(&server, "wrong").health().get().await.expect("health needs no token");
 }
+
+crate::on_both_stores!(
+    a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed,
+    endpoints_receive_only_their_event_types_and_channels_and_nothing_when_disabled,
+    the_same_idempotency_key_gives_the_same_message_and_one_delivery,
+    the_openapi_document_and_health_answer_without_auth
+);
