@@ -17,7 +17,11 @@ use crate::conn::check_schema;
 use crate::sql::{Result, db};
 
 /// The schema versions, in order; version N is `MIGRATIONS[N - 1]`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_meta.sql"),
+    include_str!("../migrations/003_endpoint_health.sql"),
+];
 
 /// The first key of the advisory lock (`'HRLD'`); the second is a hash of the schema,
 /// so processes migrating different schemas do not wait for each other.

@@ -32,7 +32,11 @@ impl Default for SqliteOptions {
 }
 
 /// The schema versions, in order; version N is `migrations[N - 1]`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_meta.sql"),
+    include_str!("../migrations/003_endpoint_health.sql"),
+];
 
 /// Each connection keeps up to this many prepared statements.
 const STATEMENT_CACHE: usize = 64;
@@ -140,6 +144,6 @@ mod tests {
         drop(open_writer(&path, &options).expect("first open"));
         let conn = open_writer(&path, &options).expect("second open");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
-        assert_eq!(version, 1);
+        assert_eq!(version, 3);
     }
 }
