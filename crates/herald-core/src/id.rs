@@ -1,8 +1,10 @@
 //! Prefixed, time-sortable identifiers (`app_…`, `ep_…`, `msg_…`, `atmpt_…`).
 //!
-//! Ids are KSUIDs with millisecond precision behind a type prefix, as Svix spells
-//! them. They sort by creation time as plain strings, which is what list pagination
-//! relies on: an iterator is simply the last id of the previous page.
+//! Ids are KSUIDs (`KsuidMs`: a clock ticking every 1/256 s, then random bits) behind
+//! a type prefix, as Svix spells them. As plain strings they sort by creation time to
+//! within about 4 ms, and totally: list pagination relies on the total order (an
+//! iterator is simply the last id of the previous page), never on ids made in the
+//! same 4 ms coming out in creation order.
 
 use std::fmt;
 
@@ -85,7 +87,8 @@ mod tests {
     #[test]
     fn ids_carry_their_prefix_and_sort_by_creation() {
         let a = MessageId::generate();
-        std::thread::sleep(std::time::Duration::from_millis(2));
+        // The KSUID clock ticks every 1/256 s.
+        std::thread::sleep(std::time::Duration::from_millis(10));
         let b = MessageId::generate();
         assert!(a.as_str().starts_with("msg_"));
         assert_eq!(a.as_str().len(), "msg_".len() + 27);
