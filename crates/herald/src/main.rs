@@ -5,10 +5,16 @@ use clap::{Parser, Subcommand};
 use herald::{Config, Role, ServeArgs, Server};
 use tokio_util::sync::CancellationToken;
 
-/// Herald: self-hosted webhooks — send them (Svix-compatible API, signed, retried,
-/// logged) and receive them, from one binary with an embedded store.
+/// Herald: self-hosted webhooks in one binary. It sends your application's events to
+/// the endpoints your customers register — signed (Standard Webhooks), retried with
+/// backoff, every attempt logged — through an API compatible with Svix's, on an
+/// embedded SQLite store (or PostgreSQL to run several processes).
 #[derive(Parser, Debug)]
-#[command(name = "herald", version, about, long_about = None)]
+#[command(
+    name = "herald",
+    version,
+    after_help = "Quick start:\n  herald serve              start on ./herald-data (SQLite); prints the API address and the admin token\n  herald serve --help       every setting, with its HERALD_* environment variable\n\nDocs: README.md and docs/ in the source tree."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -4,7 +4,6 @@
 //! PostgreSQL; without `HERALD_TEST_DATABASE_URL` they say so and do not run.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,95 +12,7 @@ use herald_testkit::{Backend, TestReceiver};
 use serde_json::json;
 
 use crate::common::http;
-
-const TOKEN: &str = "cluster-admin-token";
-
-/// One `herald serve` child process.
-struct Node {
-    child: Child,
-    base: String,
-    args: Vec<String>,
-}
-
-impl Node {
-    fn spawn(url: &str, schema: &str, data_dir: &std::path::Path) -> Self {
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let args = vec![
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--database-url".into(),
-            url.into(),
-            "--database-schema".into(),
-            schema.into(),
-            "--data-dir".into(),
-            data_dir.display().to_string(),
-            "--admin-token".into(),
-            TOKEN.into(),
-            "--allow-networks".into(),
-            "127.0.0.0/8".into(),
-            "--retry-schedule".into(),
-            "200ms,500ms,1s,2s,2s,2s".into(),
-            "--request-timeout".into(),
-            "2s".into(),
-            "--lease".into(),
-            "4s".into(),
-            "--database-max-connections".into(),
-            "8".into(),
-        ];
-        let child = Self::start(&args);
-        Self { child, base: format!("http://127.0.0.1:{port}"), args }
-    }
-
-    fn start(args: &[String]) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(args)
-            .env("HERALD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("herald starts")
-    }
-
-    /// SIGKILL, then start again with the same arguments (same port).
-    fn crash_and_restart(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-        self.child = Self::start(&self.args);
-    }
-
-    async fn ready(&self) {
-        let client = http();
-        for _ in 0..200 {
-            if client
-                .get(format!("{}/api/v1/health", self.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{} did not come up", self.base);
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn post(client: &reqwest::Client, url: String, body: serde_json::Value) -> Option<serde_json::Value> {
-    let resp = client.post(url).bearer_auth(TOKEN).json(&body).send().await.ok()?;
-    if resp.status().as_u16() != 202 && resp.status().as_u16() != 201 {
-        return None;
-    }
-    resp.json().await.ok()
-}
+use crate::process::{Node, post};
 
 struct Outcome {
     accepted: BTreeSet<String>,
@@ -119,7 +30,11 @@ async fn run_cluster(messages: usize, crash_at: Option<usize>) -> Option<Outcome
     let schema = format!("herald_it_cluster_{}_{}", std::process::id(), crash_at.unwrap_or(0));
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
     // Two nodes start at the same instant on the empty schema: both must come up.
-    let mut nodes: Vec<Node> = dirs.iter().map(|d| Node::spawn(&url, &schema, d.path())).collect();
+    let db = |flag: &str, value: &str| [flag.to_owned(), value.to_owned()];
+    let extra: Vec<String> =
+        [db("--database-url", &url), db("--database-schema", &schema), db("--database-max-connections", "8")]
+            .concat();
+    let mut nodes: Vec<Node> = dirs.iter().map(|d| Node::spawn(d.path(), &extra)).collect();
     for n in &nodes {
         n.ready().await;
     }

@@ -27,7 +27,9 @@ macro_rules! on_both_stores {
 
 mod cluster;
 mod common;
+mod crash;
 mod errors;
+mod process;
 mod restart;
 mod retries;
 mod rotation;

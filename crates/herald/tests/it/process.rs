@@ -1,0 +1,98 @@
+//! Real `herald serve` child processes (the binary cargo built for these tests),
+//! for stories that need a process to die the hard way.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::http;
+
+pub const TOKEN: &str = "process-admin-token";
+
+/// One `herald serve` child process.
+pub struct Node {
+    child: Child,
+    pub base: String,
+    args: Vec<String>,
+}
+
+impl Node {
+    /// Starts `herald serve` on a free port with test settings (short retries and
+    /// lease, loopback allowed) plus `extra` arguments.
+    pub fn spawn(data_dir: &std::path::Path, extra: &[String]) -> Self {
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--admin-token".into(),
+            TOKEN.into(),
+            "--allow-networks".into(),
+            "127.0.0.0/8".into(),
+            "--retry-schedule".into(),
+            "200ms,500ms,1s,2s,2s,2s".into(),
+            "--request-timeout".into(),
+            "2s".into(),
+            "--lease".into(),
+            "4s".into(),
+        ];
+        args.extend_from_slice(extra);
+        let child = Self::start(&args);
+        Self { child, base: format!("http://127.0.0.1:{port}"), args }
+    }
+
+    fn start(args: &[String]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(args)
+            .env("HERALD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("herald starts")
+    }
+
+    /// SIGKILL, then start again with the same arguments (same port).
+    pub fn crash_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+        self.child = Self::start(&self.args);
+    }
+
+    pub async fn ready(&self) {
+        let client = http();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/api/v1/health", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} did not come up", self.base);
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POSTs JSON with the admin token; the body of a 2xx answer, else `None`.
+pub async fn post(
+    client: &reqwest::Client,
+    url: String,
+    body: serde_json::Value,
+) -> Option<serde_json::Value> {
+    let resp = client.post(url).bearer_auth(TOKEN).json(&body).send().await.ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
+}
