@@ -1,10 +1,11 @@
 //! Herald's vocabulary: prefixed ids, domain types, Standard Webhooks signing, the
-//! retry policy and routing rules.
+//! retry and endpoint-health policies and routing rules.
 //!
 //! This crate does no I/O: no network, no files, no clock reads except
 //! [`Timestamp::now`]. Everything here is plain data and pure functions, tested
 //! without a runtime. The store, delivery and API crates build on it.
 
+pub mod health;
 pub mod id;
 pub mod model;
 pub mod retry;
@@ -12,11 +13,12 @@ pub mod routing;
 pub mod signing;
 pub mod time;
 
+pub use health::{AttemptEvent, AttemptResult, HealthChange, HealthPolicy};
 pub use id::{AppId, AttemptId, EndpointId, MessageId, TaskId};
 pub use model::{
     Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointSecrets, EventType, Message, Metadata,
     Trigger,
 };
-pub use retry::RetryPolicy;
+pub use retry::{FailureHint, RetryPolicy};
 pub use signing::SigningKey;
 pub use time::Timestamp;

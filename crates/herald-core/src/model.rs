@@ -56,6 +56,12 @@ pub struct Endpoint {
     /// Extra headers sent with every request to this endpoint.
     pub headers: BTreeMap<String, String>,
     pub secrets: EndpointSecrets,
+    /// Since when every attempt to it has failed (no success in between); `None`
+    /// while healthy. Set and cleared by the delivery engine, only on transitions.
+    pub failing_since: Option<Timestamp>,
+    /// Why Herald disabled it (`410 Gone`, failing for too long); `None` when enabled
+    /// or disabled through the API.
+    pub disabled_reason: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

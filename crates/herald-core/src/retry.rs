@@ -15,6 +15,14 @@ pub const DEFAULT_SCHEDULE: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
 ];
 
+/// A timed-out attempt waits `2^n` times its scheduled delay, `n` being the timeouts
+/// in a row at that endpoint, at most this many doublings (16×).
+pub const MAX_TIMEOUT_DOUBLINGS: u32 = 4;
+
+/// The longest the timeout penalty stretches a delay to (a schedule's own longer
+/// delays are kept as they are).
+pub const MAX_TIMEOUT_DELAY: Duration = Duration::from_secs(24 * 3600);
+
 /// The schedule plus the bounds that keep it sane.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -28,6 +36,17 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
 }
 
+/// What the failed attempt said about when to try again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureHint {
+    /// The endpoint's own request (`Retry-After` on a 429 or 503).
+    pub retry_after: Option<Duration>,
+    /// Attempts to the endpoint that timed out in a row, this one included; 0 when
+    /// this one did not time out. An endpoint that keeps hanging holds a connection
+    /// for the whole timeout each time, so it is tried less and less often.
+    pub timeouts_in_a_row: u32,
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self { schedule: DEFAULT_SCHEDULE.to_vec(), jitter: 0.2, max_retry_after: Duration::from_secs(3600) }
@@ -37,19 +56,15 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before the next attempt after `attempts_made` failed attempts, or
     /// `None` when the schedule is exhausted. `sample` is uniform in `[0, 1)`.
-    /// `retry_after` is the endpoint's own request (429/503), honoured when it asks
-    /// for longer than the schedule would wait, up to `max_retry_after`.
-    pub fn next_delay(
-        &self,
-        attempts_made: u32,
-        retry_after: Option<Duration>,
-        sample: f64,
-    ) -> Option<Duration> {
+    /// A timeout stretches the scheduled delay (see [`FailureHint::timeouts_in_a_row`]);
+    /// `Retry-After` is honoured when it asks for longer than that, up to
+    /// `max_retry_after`.
+    pub fn next_delay(&self, attempts_made: u32, hint: FailureHint, sample: f64) -> Option<Duration> {
         let index = usize::try_from(attempts_made).ok()?.checked_sub(1)?;
-        let base = *self.schedule.get(index)?;
+        let base = timeout_penalty(*self.schedule.get(index)?, hint.timeouts_in_a_row);
         let factor = 1.0 + self.jitter * (2.0 * sample.clamp(0.0, 1.0) - 1.0);
         let jittered = base.mul_f64(factor.max(0.0));
-        let asked = retry_after.map(|d| d.min(self.max_retry_after)).unwrap_or_default();
+        let asked = hint.retry_after.map(|d| d.min(self.max_retry_after)).unwrap_or_default();
         Some(jittered.max(asked))
     }
 
@@ -57,6 +72,16 @@ impl RetryPolicy {
     pub fn max_attempts(&self) -> u32 {
         u32::try_from(self.schedule.len()).unwrap_or(u32::MAX).saturating_add(1)
     }
+}
+
+/// `delay` doubled once per timeout in a row (at most [`MAX_TIMEOUT_DOUBLINGS`]
+/// times), and not beyond [`MAX_TIMEOUT_DELAY`] unless it was already longer.
+fn timeout_penalty(delay: Duration, timeouts_in_a_row: u32) -> Duration {
+    let doublings = timeouts_in_a_row.min(MAX_TIMEOUT_DOUBLINGS);
+    if doublings == 0 {
+        return delay;
+    }
+    delay.saturating_mul(1 << doublings).min(MAX_TIMEOUT_DELAY.max(delay))
 }
 
 /// Parses a schedule written as `1s,2s,5m,1h,500ms` (the `HERALD_RETRY_SCHEDULE` form).
@@ -92,31 +117,70 @@ mod tests {
         }
     }
 
+    fn plain() -> FailureHint {
+        FailureHint::default()
+    }
+
+    fn asked(secs: u64) -> FailureHint {
+        FailureHint { retry_after: Some(Duration::from_secs(secs)), timeouts_in_a_row: 0 }
+    }
+
+    fn timed_out(in_a_row: u32) -> FailureHint {
+        FailureHint { retry_after: None, timeouts_in_a_row: in_a_row }
+    }
+
     #[test]
     fn follows_the_schedule_then_gives_up() {
         let p = exact(&[1, 2, 5]);
         assert_eq!(p.max_attempts(), 4);
-        assert_eq!(p.next_delay(1, None, 0.5), Some(Duration::from_secs(1)));
-        assert_eq!(p.next_delay(2, None, 0.5), Some(Duration::from_secs(2)));
-        assert_eq!(p.next_delay(3, None, 0.5), Some(Duration::from_secs(5)));
-        assert_eq!(p.next_delay(4, None, 0.5), None);
-        assert_eq!(p.next_delay(0, None, 0.5), None);
+        assert_eq!(p.next_delay(1, plain(), 0.5), Some(Duration::from_secs(1)));
+        assert_eq!(p.next_delay(2, plain(), 0.5), Some(Duration::from_secs(2)));
+        assert_eq!(p.next_delay(3, plain(), 0.5), Some(Duration::from_secs(5)));
+        assert_eq!(p.next_delay(4, plain(), 0.5), None);
+        assert_eq!(p.next_delay(0, plain(), 0.5), None);
     }
 
     #[test]
     fn jitter_stays_within_its_band() {
         let p = RetryPolicy { jitter: 0.2, ..exact(&[100]) };
-        assert_eq!(p.next_delay(1, None, 0.0), Some(Duration::from_secs(80)));
-        assert_eq!(p.next_delay(1, None, 0.5), Some(Duration::from_secs(100)));
-        assert!(p.next_delay(1, None, 0.999_999).is_some_and(|d| d < Duration::from_secs(120)));
+        assert_eq!(p.next_delay(1, plain(), 0.0), Some(Duration::from_secs(80)));
+        assert_eq!(p.next_delay(1, plain(), 0.5), Some(Duration::from_secs(100)));
+        assert!(p.next_delay(1, plain(), 0.999_999).is_some_and(|d| d < Duration::from_secs(120)));
     }
 
     #[test]
     fn retry_after_lengthens_but_never_past_its_cap() {
         let p = exact(&[5]);
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(30)), 0.5), Some(Duration::from_secs(30)));
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(1)), 0.5), Some(Duration::from_secs(5)));
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(99_999)), 0.5), Some(Duration::from_secs(60)));
+        assert_eq!(p.next_delay(1, asked(30), 0.5), Some(Duration::from_secs(30)));
+        assert_eq!(p.next_delay(1, asked(1), 0.5), Some(Duration::from_secs(5)));
+        assert_eq!(p.next_delay(1, asked(99_999), 0.5), Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn repeated_timeouts_back_off_harder_than_plain_errors() {
+        let p = exact(&[5, 300]);
+        assert_eq!(p.next_delay(1, plain(), 0.5), Some(Duration::from_secs(5)));
+        assert_eq!(p.next_delay(1, timed_out(1), 0.5), Some(Duration::from_secs(10)));
+        assert_eq!(p.next_delay(1, timed_out(2), 0.5), Some(Duration::from_secs(20)));
+        assert_eq!(p.next_delay(1, timed_out(3), 0.5), Some(Duration::from_secs(40)));
+        assert_eq!(p.next_delay(1, timed_out(4), 0.5), Some(Duration::from_secs(80)));
+        assert_eq!(p.next_delay(1, timed_out(50), 0.5), Some(Duration::from_secs(80)), "16× at most");
+        assert_eq!(p.next_delay(2, timed_out(2), 0.5), Some(Duration::from_secs(1200)));
+        assert_eq!(p.next_delay(3, timed_out(2), 0.5), None, "a timeout does not add attempts");
+    }
+
+    #[test]
+    fn the_timeout_penalty_stops_at_a_day_but_keeps_longer_schedules() {
+        let p = exact(&[10 * 3600, 48 * 3600]);
+        assert_eq!(p.next_delay(1, timed_out(4), 0.5), Some(MAX_TIMEOUT_DELAY));
+        assert_eq!(p.next_delay(2, timed_out(4), 0.5), Some(Duration::from_secs(48 * 3600)));
+    }
+
+    #[test]
+    fn retry_after_beats_a_shorter_timeout_penalty() {
+        let p = exact(&[5]);
+        let both = FailureHint { retry_after: Some(Duration::from_secs(30)), timeouts_in_a_row: 1 };
+        assert_eq!(p.next_delay(1, both, 0.5), Some(Duration::from_secs(30)));
     }
 
     #[test]

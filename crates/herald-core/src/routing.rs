@@ -44,6 +44,8 @@ mod tests {
             metadata: Default::default(),
             headers: Default::default(),
             secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
+            failing_since: None,
+            disabled_reason: None,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         }

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use herald_core::{Attempt, AttemptId, Delivery, DeliveryStatus, RetryPolicy, Timestamp, Trigger, signing};
+use herald_core::{
+    Attempt, AttemptId, Delivery, DeliveryStatus, FailureHint, RetryPolicy, Timestamp, Trigger, signing,
+};
 use herald_store::DeliveryUpdate;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -109,7 +111,9 @@ fn next_after_failure(
     let made = delivery.attempts.saturating_add(1);
     let delay = match delivery.next_trigger {
         Trigger::Manual => None,
-        Trigger::Scheduled => policy.next_delay(made, retry_after, sample),
+        Trigger::Scheduled => {
+            policy.next_delay(made, FailureHint { retry_after, timeouts_in_a_row: 0 }, sample)
+        }
     };
     match delay {
         Some(d) => DeliveryUpdate { status: DeliveryStatus::Pending, next_attempt_at: Some(now.plus(d)) },

@@ -2,8 +2,8 @@
 //! TEXT[], maps JSON text; secrets go through [`rows::encode_secrets`]. Deleting an
 //! endpoint deletes its deliveries and attempts in the same statement.
 
-use herald_core::{AppId, Endpoint, EndpointId};
-use herald_store::{Page, PageQuery};
+use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
+use herald_store::{Page, PageQuery, StoreError};
 use sqlx::PgPool;
 
 use crate::rows::{self, endpoint_columns};
@@ -12,8 +12,8 @@ use crate::sql::{Result, Select, changed, db};
 pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     sqlx::query(
         "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
-           throttle_rate, metadata, headers, secrets, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+           throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since, disabled_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(ep.id.as_str())
     .bind(ep.app_id.as_str())
@@ -29,6 +29,8 @@ pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     .bind(rows::encode_secrets(&ep.secrets))
     .bind(ep.created_at.millis())
     .bind(ep.updated_at.millis())
+    .bind(ep.failing_since.map(Timestamp::millis))
+    .bind(ep.disabled_reason.as_deref())
     .execute(pool)
     .await
     .map_err(db)
@@ -69,11 +71,15 @@ pub(crate) async fn by_id(pool: &PgPool, ids: &[EndpointId]) -> Result<Vec<Endpo
     found.iter().map(|r| rows::endpoint(r, 0)).collect()
 }
 
+/// Replaces the caller's fields; the health columns are the engine's, except that
+/// re-enabling clears them (the `CASE`s read the row as it was before the update).
 pub(crate) async fn update(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     let done = sqlx::query(
         "UPDATE endpoint SET uid = $3, url = $4, description = $5, event_types = $6, channels = $7,
            disabled = $8, throttle_rate = $9, metadata = $10, headers = $11, secrets = $12,
-           updated_at = $13
+           updated_at = $13,
+           failing_since = CASE WHEN disabled AND NOT $8 THEN NULL ELSE failing_since END,
+           disabled_reason = CASE WHEN $8 THEN disabled_reason ELSE NULL END
          WHERE id = $1 AND app_id = $2",
     )
     .bind(ep.id.as_str())
@@ -93,6 +99,54 @@ pub(crate) async fn update(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     .await
     .map_err(db)?;
     changed(done.rows_affected())
+}
+
+/// Marks the endpoint failing since `since` (the earlier mark wins) or healthy
+/// (`None`); returns what is stored afterwards.
+pub(crate) async fn set_failing(
+    pool: &PgPool,
+    id: &EndpointId,
+    since: Option<Timestamp>,
+) -> Result<Option<Timestamp>> {
+    let stored: Option<Option<i64>> = sqlx::query_scalar(
+        "UPDATE endpoint SET failing_since = CASE WHEN $2::BIGINT IS NULL THEN NULL
+           ELSE LEAST(COALESCE(failing_since, $2), $2) END
+         WHERE id = $1 RETURNING failing_since",
+    )
+    .bind(id.as_str())
+    .bind(since.map(Timestamp::millis))
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    stored.map(|s| s.map(Timestamp)).ok_or(StoreError::NotFound)
+}
+
+/// Fails the endpoint's pending deliveries and, if it is enabled, disables it with
+/// `reason`; true when this statement disabled it. The row is locked first, so of two
+/// processes disabling at once exactly one sees it enabled.
+pub(crate) async fn disable(
+    pool: &PgPool,
+    id: &EndpointId,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<bool> {
+    let (found, disabled): (i64, i64) = sqlx::query_as(
+        "WITH ep AS (SELECT id, disabled FROM endpoint WHERE id = $1 FOR UPDATE),
+              off AS (UPDATE endpoint SET disabled = TRUE, disabled_reason = $2, updated_at = $3
+                      WHERE id IN (SELECT id FROM ep WHERE NOT disabled) RETURNING id),
+              failed AS (UPDATE delivery SET status = 2, next_attempt_at = NULL, lease_until = NULL,
+                           updated_at = $3
+                         WHERE endpoint_id IN (SELECT id FROM ep) AND status = 1)
+         SELECT (SELECT COUNT(*) FROM ep), (SELECT COUNT(*) FROM off)",
+    )
+    .bind(id.as_str())
+    .bind(reason)
+    .bind(now.millis())
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    changed(u64::try_from(found).unwrap_or(0))?;
+    Ok(disabled > 0)
 }
 
 /// Deletes the endpoint and, only if it existed in that application, its attempts and

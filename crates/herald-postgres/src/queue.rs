@@ -69,6 +69,30 @@ pub(crate) async fn release_leases(pool: &PgPool, deliveries: &[(MessageId, Endp
     Ok(())
 }
 
+/// Makes the given pending deliveries due at their new times and frees their leases.
+/// No notification: the process that postpones hints its own scheduler, and any
+/// other polls within a second.
+pub(crate) async fn postpone(pool: &PgPool, deliveries: &[(MessageId, EndpointId, Timestamp)]) -> Result<()> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let msgs: Vec<&str> = deliveries.iter().map(|(m, _, _)| m.as_str()).collect();
+    let endpoints: Vec<&str> = deliveries.iter().map(|(_, e, _)| e.as_str()).collect();
+    let times: Vec<i64> = deliveries.iter().map(|(_, _, at)| at.millis()).collect();
+    sqlx::query(
+        "UPDATE delivery SET next_attempt_at = k.at, lease_until = NULL
+         FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[]) AS k(msg_id, endpoint_id, at)
+         WHERE delivery.msg_id = k.msg_id AND delivery.endpoint_id = k.endpoint_id AND delivery.status = 1",
+    )
+    .bind(&msgs)
+    .bind(&endpoints)
+    .bind(&times)
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 /// The earliest due time among pending deliveries, leased or not.
 pub(crate) async fn next_due(pool: &PgPool) -> Result<Option<Timestamp>> {
     let due: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM delivery WHERE status = 1")

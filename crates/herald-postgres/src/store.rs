@@ -85,6 +85,18 @@ impl Store for PgStore {
         endpoints::delete(&self.pool, app, id).await
     }
 
+    async fn set_endpoint_failing(
+        &self,
+        id: &EndpointId,
+        since: Option<Timestamp>,
+    ) -> Result<Option<Timestamp>> {
+        endpoints::set_failing(&self.pool, id, since).await
+    }
+
+    async fn disable_endpoint(&self, id: &EndpointId, reason: Option<&str>, now: Timestamp) -> Result<bool> {
+        endpoints::disable(&self.pool, id, reason, now).await
+    }
+
     async fn create_message(
         &self,
         msg: &Message,
@@ -121,6 +133,10 @@ impl Store for PgStore {
 
     async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
         queue::release_leases(&self.pool, deliveries).await
+    }
+
+    async fn postpone(&self, deliveries: &[(MessageId, EndpointId, Timestamp)]) -> Result<()> {
+        queue::postpone(&self.pool, deliveries).await
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>> {

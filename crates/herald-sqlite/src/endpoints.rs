@@ -2,8 +2,8 @@
 //! are JSON text; secrets go through [`rows::encode_secrets`]. Deleting an endpoint
 //! deletes its deliveries and attempts.
 
-use herald_core::{AppId, Endpoint, EndpointId};
-use herald_store::{Page, PageQuery};
+use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
+use herald_store::{Page, PageQuery, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rows::{self, endpoint_columns};
@@ -15,8 +15,9 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
-               throttle_rate, metadata, headers, secrets, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+               throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since,
+               disabled_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .db()?;
     stmt.execute(params![
@@ -34,6 +35,8 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
         rows::encode_secrets(&ep.secrets),
         ep.created_at.millis(),
         ep.updated_at.millis(),
+        ep.failing_since.map(Timestamp::millis),
+        ep.disabled_reason,
     ])
     .or_conflict(KEYS.0, KEYS.1)
     .map(drop)
@@ -72,12 +75,16 @@ pub(crate) fn by_id(conn: &Connection, ids: &[EndpointId]) -> Result<Vec<Endpoin
     Select::new(head, [json_list(ids.iter().map(EndpointId::as_str))]).fetch(conn, |r| rows::endpoint(r, 0))
 }
 
+/// Replaces the caller's fields; the health columns are the engine's, except that
+/// re-enabling clears them (the `CASE`s read the row as it was before the update).
 pub(crate) fn update(conn: &Connection, ep: &Endpoint) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "UPDATE endpoint SET uid = ?3, url = ?4, description = ?5, event_types = ?6, channels = ?7,
                disabled = ?8, throttle_rate = ?9, metadata = ?10, headers = ?11, secrets = ?12,
-               updated_at = ?13
+               updated_at = ?13,
+               failing_since = CASE WHEN disabled AND NOT ?8 THEN NULL ELSE failing_since END,
+               disabled_reason = CASE WHEN ?8 THEN disabled_reason ELSE NULL END
              WHERE id = ?1 AND app_id = ?2",
         )
         .db()?;
@@ -99,6 +106,54 @@ pub(crate) fn update(conn: &Connection, ep: &Endpoint) -> Result<()> {
         ])
         .or_conflict(KEYS.0, KEYS.1)?;
     changed(n)
+}
+
+/// Marks the endpoint failing since `since` (the earlier mark wins) or healthy
+/// (`None`); returns what is stored afterwards.
+pub(crate) fn set_failing(
+    conn: &Connection,
+    id: &EndpointId,
+    since: Option<Timestamp>,
+) -> Result<Option<Timestamp>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE endpoint SET failing_since = CASE WHEN ?2 IS NULL THEN NULL
+               ELSE MIN(COALESCE(failing_since, ?2), ?2) END
+             WHERE id = ?1 RETURNING failing_since",
+        )
+        .db()?;
+    let stored = stmt.query_row(params![id.as_str(), since.map(Timestamp::millis)], |r| r.get(0));
+    let stored: Option<Option<i64>> = stored.optional().db()?;
+    stored.map(|s| s.map(Timestamp)).ok_or(StoreError::NotFound)
+}
+
+/// Fails the endpoint's pending deliveries and, if it is enabled, disables it with
+/// `reason`; true when this call disabled it.
+pub(crate) fn disable(
+    conn: &Connection,
+    id: &EndpointId,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<bool> {
+    let mut stmt = conn.prepare_cached("SELECT disabled FROM endpoint WHERE id = ?1").db()?;
+    let was: bool =
+        stmt.query_row([id.as_str()], |r| r.get(0)).optional().db()?.ok_or(StoreError::NotFound)?;
+    if !was {
+        let mut stmt = conn
+            .prepare_cached(
+                "UPDATE endpoint SET disabled = 1, disabled_reason = ?2, updated_at = ?3 WHERE id = ?1",
+            )
+            .db()?;
+        stmt.execute(params![id.as_str(), reason, now.millis()]).db()?;
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE delivery SET status = 2, next_attempt_at = NULL, lease_until = NULL, updated_at = ?2
+             WHERE endpoint_id = ?1 AND status = 1",
+        )
+        .db()?;
+    stmt.execute(params![id.as_str(), now.millis()]).db()?;
+    Ok(!was)
 }
 
 pub(crate) fn delete(conn: &Connection, app: &AppId, id: &EndpointId) -> Result<()> {

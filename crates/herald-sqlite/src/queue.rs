@@ -54,6 +54,20 @@ pub(crate) fn release_leases(conn: &Connection, deliveries: &[(MessageId, Endpoi
     Ok(())
 }
 
+/// Makes the given pending deliveries due at their new times and frees their leases.
+pub(crate) fn postpone(conn: &Connection, deliveries: &[(MessageId, EndpointId, Timestamp)]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE delivery SET next_attempt_at = ?3, lease_until = NULL
+             WHERE msg_id = ?1 AND endpoint_id = ?2 AND status = 1",
+        )
+        .db()?;
+    for (msg, endpoint, at) in deliveries {
+        stmt.execute(params![msg.as_str(), endpoint.as_str(), at.millis()]).db()?;
+    }
+    Ok(())
+}
+
 /// The earliest due time among pending deliveries, leased or not.
 pub(crate) fn next_due(conn: &Connection) -> Result<Option<Timestamp>> {
     let mut stmt = conn.prepare_cached("SELECT MIN(next_attempt_at) FROM delivery WHERE status = 1").db()?;

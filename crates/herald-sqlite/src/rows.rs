@@ -37,7 +37,8 @@ macro_rules! event_type_columns {
 macro_rules! endpoint_columns {
     ($p:literal) => {
         $crate::rows::columns!($p: "id", "app_id", "uid", "url", "description", "event_types", "channels",
-            "disabled", "throttle_rate", "metadata", "headers", "secrets", "created_at", "updated_at")
+            "disabled", "throttle_rate", "metadata", "headers", "secrets", "created_at", "updated_at",
+            "failing_since", "disabled_reason")
     };
 }
 macro_rules! message_columns {
@@ -109,6 +110,8 @@ pub(crate) fn endpoint(row: &Row<'_>, at: usize) -> Result<Endpoint> {
         metadata: decode_map(&col::<String>(row, at + 9)?)?,
         headers: decode_map(&col::<String>(row, at + 10)?)?,
         secrets: decode_secrets(&col::<String>(row, at + 11)?)?,
+        failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
+        disabled_reason: col(row, at + 15)?,
         created_at: Timestamp(col(row, at + 12)?),
         updated_at: Timestamp(col(row, at + 13)?),
     })

@@ -101,6 +101,20 @@ impl Store for SqliteStore {
         self.writer.run(move |tx| endpoints::delete(tx, &app, &id)).await
     }
 
+    async fn set_endpoint_failing(
+        &self,
+        id: &EndpointId,
+        since: Option<Timestamp>,
+    ) -> Result<Option<Timestamp>> {
+        let id = id.clone();
+        self.writer.run(move |tx| endpoints::set_failing(tx, &id, since)).await
+    }
+
+    async fn disable_endpoint(&self, id: &EndpointId, reason: Option<&str>, now: Timestamp) -> Result<bool> {
+        let (id, reason) = (id.clone(), reason.map(str::to_owned));
+        self.writer.run(move |tx| endpoints::disable(tx, &id, reason.as_deref(), now)).await
+    }
+
     async fn create_message(
         &self,
         msg: &Message,
@@ -143,6 +157,11 @@ impl Store for SqliteStore {
     async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()> {
         let deliveries = deliveries.to_vec();
         self.writer.run(move |tx| queue::release_leases(tx, &deliveries)).await
+    }
+
+    async fn postpone(&self, deliveries: &[(MessageId, EndpointId, Timestamp)]) -> Result<()> {
+        let deliveries = deliveries.to_vec();
+        self.writer.run(move |tx| queue::postpone(tx, &deliveries)).await
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>> {

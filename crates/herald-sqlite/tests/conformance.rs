@@ -44,6 +44,8 @@ fn endpoint(app: &AppId) -> Endpoint {
         metadata: Default::default(),
         headers: Default::default(),
         secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
+        failing_since: None,
+        disabled_reason: None,
         created_at: now,
         updated_at: now,
     }

@@ -14,6 +14,7 @@
 
 mod apps;
 mod endpoints;
+mod health;
 mod keys;
 mod messages;
 mod queue;
@@ -63,6 +64,11 @@ const TESTS: &[(&str, TestFn)] = tests![
     queue::schedule_resend_existing_and_new,
     queue::recover_failed_counts,
     queue::next_due_is_earliest_pending,
+    health::endpoint_failing_since_keeps_the_earliest_mark,
+    health::disabling_an_endpoint_fails_its_pending_deliveries,
+    health::a_disabled_endpoint_fails_later_deliveries_too,
+    health::updates_keep_health_and_re_enabling_clears_it,
+    health::postponed_deliveries_are_due_later_without_an_attempt,
     reads::message_destinations_paging,
     reads::endpoint_messages_paging_and_filters,
     reads::endpoint_stats_by_creation_window,
@@ -138,6 +144,8 @@ fn endpoint(app: &AppId) -> Endpoint {
         metadata: Default::default(),
         headers: Default::default(),
         secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
+        failing_since: None,
+        disabled_reason: None,
         created_at: ts(T),
         updated_at: ts(T),
     }

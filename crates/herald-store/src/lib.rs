@@ -106,10 +106,30 @@ pub trait Store: Send + Sync + 'static {
     async fn all_endpoints(&self, app: &AppId) -> Result<Vec<Endpoint>>;
     /// Endpoints by id, in any order; missing ids are skipped.
     async fn endpoints_by_id(&self, ids: &[EndpointId]) -> Result<Vec<Endpoint>>;
-    /// Replaces every field but `id`, `app_id` and `created_at`, secrets included.
+    /// Replaces every field but `id`, `app_id`, `created_at` and the health fields
+    /// (`failing_since`, `disabled_reason`: the delivery engine's), secrets included.
+    /// Re-enabling a disabled endpoint clears both health fields: it starts afresh.
     async fn update_endpoint(&self, ep: &Endpoint) -> Result<()>;
     /// Deletes the endpoint with its deliveries and attempts. `NotFound` if absent.
     async fn delete_endpoint(&self, app: &AppId, id: &EndpointId) -> Result<()>;
+
+    // ---- endpoint health ----------------------------------------------------------
+
+    /// Records an endpoint's health: `Some(t)` marks it failing since `t` unless it
+    /// already is (the earlier time stays), `None` marks it healthy. Returns the
+    /// stored `failing_since` afterwards, so a worker learns what another process
+    /// recorded first. `NotFound` if the endpoint is gone. `updated_at` is untouched.
+    async fn set_endpoint_failing(
+        &self,
+        id: &EndpointId,
+        since: Option<Timestamp>,
+    ) -> Result<Option<Timestamp>>;
+    /// Disables the endpoint and fails its pending deliveries, which are then not
+    /// attempted (`recover` brings them back once it is enabled again). If it was
+    /// enabled, it also records `reason` and sets `updated_at` to `now`, and `true`
+    /// is returned; if it was disabled already only the pending deliveries change
+    /// (the API disabled it just before) and the answer is `false`. `NotFound` if absent.
+    async fn disable_endpoint(&self, id: &EndpointId, reason: Option<&str>, now: Timestamp) -> Result<bool>;
 
     // ---- messages and the delivery queue ---------------------------------------
 
@@ -145,6 +165,10 @@ pub trait Store: Send + Sync + 'static {
     /// worker may claim them at once: a process shutting down gives back the work it
     /// took but did not start.
     async fn release_leases(&self, deliveries: &[(MessageId, EndpointId)]) -> Result<()>;
+    /// Makes each (message, endpoint, at) delivery, if still pending, due at `at`
+    /// instead, and frees its lease; attempts are not counted. Flow control gives
+    /// work back this way when an endpoint has more than it can take now.
+    async fn postpone(&self, deliveries: &[(MessageId, EndpointId, Timestamp)]) -> Result<()>;
     /// The earliest `next_attempt_at` among pending deliveries, leased or not.
     async fn next_due(&self) -> Result<Option<Timestamp>>;
     /// Records an attempt and the delivery's new state in one transaction, and

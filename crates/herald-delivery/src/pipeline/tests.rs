@@ -22,6 +22,8 @@ fn dispatch(attempts: u32, trigger: Trigger) -> Dispatch {
             .into_iter()
             .collect(),
         secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
+        failing_since: None,
+        disabled_reason: None,
         created_at: now,
         updated_at: now,
     };

@@ -129,6 +129,8 @@ pub fn endpoint(app: &AppId) -> Endpoint {
         metadata: Default::default(),
         headers: Default::default(),
         secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
+        failing_since: None,
+        disabled_reason: None,
         created_at: now,
         updated_at: now,
     }

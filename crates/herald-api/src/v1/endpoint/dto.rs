@@ -156,6 +156,8 @@ impl EndpointIn {
             metadata: self.metadata.unwrap_or_default(),
             headers: self.headers.unwrap_or_default(),
             secrets: EndpointSecrets::new(key),
+            failing_since: None,
+            disabled_reason: None,
             created_at: now,
             updated_at: now,
         }
