@@ -9,6 +9,7 @@ mod idempotency;
 mod openapi;
 mod pagination;
 mod path;
+mod routing_cache;
 mod v1;
 mod validate;
 
@@ -49,6 +50,10 @@ pub struct ApiConfig {
     /// ranges, …) at creation time. `None` accepts any absolute http(s) URL; the
     /// delivery client still enforces its own policy at send time.
     pub egress: Option<EgressPolicy>,
+    /// How long message creation may reuse an application's endpoint list read
+    /// earlier. This process's own API writes clear it at once; other processes'
+    /// writes are seen within this time. Zero disables the cache.
+    pub routing_cache_ttl: Duration,
 }
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -64,6 +69,7 @@ impl Default for ApiConfig {
             idempotency_ttl: DAY,
             default_payload_retention: 90 * DAY,
             egress: None,
+            routing_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -79,6 +85,7 @@ impl fmt::Debug for ApiConfig {
             .field("idempotency_ttl", &self.idempotency_ttl)
             .field("default_payload_retention", &self.default_payload_retention)
             .field("egress", &self.egress)
+            .field("routing_cache_ttl", &self.routing_cache_ttl)
             .finish()
     }
 }
@@ -90,11 +97,13 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub dispatch: DispatchHandle,
     pub config: Arc<ApiConfig>,
+    routing: Arc<routing_cache::RoutingCache>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, dispatch: DispatchHandle, config: ApiConfig) -> Self {
-        Self { store, dispatch, config: Arc::new(config) }
+        let routing = Arc::new(routing_cache::RoutingCache::new(config.routing_cache_ttl));
+        Self { store, dispatch, config: Arc::new(config), routing }
     }
 }
 
@@ -102,6 +111,23 @@ impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
     }
+}
+
+/// Clears the routing cache after every write except message creation (the one
+/// write that reads it), so this process always routes by its own latest changes.
+async fn clear_routing_on_write(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let creates_message =
+        method == http::Method::POST && request.uri().path().trim_end_matches('/').ends_with("/msg");
+    let response = next.run(request).await;
+    if method != http::Method::GET && method != http::Method::HEAD && !creates_message {
+        state.routing.clear();
+    }
+    response
 }
 
 /// Every route of the API under `/api/v1`, with trailing slashes optional, JSON
@@ -114,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), clear_routing_on_write))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state);
     path::without_trailing_slash(routes)

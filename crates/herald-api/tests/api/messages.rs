@@ -172,3 +172,39 @@ async fn list_filters_and_paginates_newest_first() {
     assert_eq!(empty["data"][0]["payload"], json!({}));
     api.get(&format!("{base}?before=yesterday")).await.expect_invalid(&["query", "before"]);
 }
+
+/// Regression guard for the routing cache: this process's own endpoint changes
+/// apply to the very next message.
+#[tokio::test]
+async fn endpoint_changes_apply_to_the_next_message_at_once() {
+    let api = Api::new();
+    let app = api.app("a").await;
+    let first = api.endpoint(&app, json!({"url": "https://one.example.com"})).await;
+    let destinations = |msg: serde_json::Value| {
+        let path = format!("/api/v1/app/{app}/msg/{}/endpoint", msg["id"].as_str().expect("id"));
+        let api = &api;
+        async move {
+            let body = api.get(&path).await.expect(200).body;
+            let mut ids: Vec<String> = body["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|d| d["id"].as_str().expect("id").to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let m1 = api.message(&app, json!({"eventType": "a.b", "payload": {}})).await;
+    assert_eq!(destinations(m1).await, vec![first.clone()]);
+
+    let second = api.endpoint(&app, json!({"url": "https://two.example.com"})).await;
+    let m2 = api.message(&app, json!({"eventType": "a.b", "payload": {}})).await;
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(destinations(m2).await, both, "a new endpoint gets the next message");
+
+    api.patch(&format!("/api/v1/app/{app}/endpoint/{first}"), json!({"disabled": true})).await.expect(200);
+    let m3 = api.message(&app, json!({"eventType": "a.b", "payload": {}})).await;
+    assert_eq!(destinations(m3).await, vec![second], "a disabled endpoint gets none");
+}

@@ -134,7 +134,7 @@ pub(crate) async fn send_example(
         created_at: now,
         expires_at: Some(now.plus(state.config.default_payload_retention)),
     };
-    let msg = dispatch_new(&state, msg, vec![access.endpoint]).await?;
+    let msg = dispatch_new(&state, msg, vec![std::sync::Arc::new(access.endpoint)]).await?;
     Ok(Json(MessageOut::new(&msg, raw)))
 }
 

@@ -23,6 +23,7 @@ use super::MessageOut;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::routing_cache::Routing;
 use crate::v1::application::{ApplicationIn, create_app};
 use crate::v1::common::RawJson;
 use crate::validate::{MAX_CHANNEL, MAX_NAME, Violations, is_ident};
@@ -156,11 +157,13 @@ pub(crate) async fn create(
     let now = Timestamp::now();
     let channels: Option<Vec<String>> = input.channels.take().map(|c| c.into_iter().collect());
     let expires_at = input.check(channels.as_deref(), &state.config, now)?;
-    let app = resolve_app(&state, &caller, &app_id, input.application.take()).await?;
-    let endpoints = state.store.all_endpoints(&app.id).await?;
-    let destinations: Vec<Endpoint> = endpoints
-        .into_iter()
+    let routing = routing(&state, &caller, &app_id, input.application.take()).await?;
+    let app = routing.app;
+    let destinations: Vec<Arc<Endpoint>> = routing
+        .endpoints
+        .iter()
         .filter(|ep| endpoint_wants(ep, &input.event_type, channels.as_deref()))
+        .cloned()
         .collect();
     let msg = Message {
         id: MessageId::generate(),
@@ -176,6 +179,26 @@ pub(crate) async fn create(
     let msg = dispatch_new(&state, msg, destinations).await?;
     let payload = if with_content { input.payload } else { crate::v1::common::empty_object() };
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(&msg, payload))))
+}
+
+/// The application in the path and its endpoints, from the routing cache when fresh.
+async fn routing(
+    state: &AppState,
+    caller: &Caller,
+    app_id: &str,
+    inline: Option<ApplicationIn>,
+) -> Result<Routing, ApiError> {
+    if let Some(cached) = state.routing.get(app_id) {
+        return match caller {
+            Caller::App(own) if *own != cached.app.id => Err(ApiError::forbidden()),
+            _ => Ok(cached),
+        };
+    }
+    let app = resolve_app(state, caller, app_id, inline).await?;
+    let endpoints = state.store.all_endpoints(&app.id).await?;
+    let routing = Routing { app, endpoints: Arc::new(endpoints.into_iter().map(Arc::new).collect()) };
+    state.routing.put(app_id, routing.clone());
+    Ok(routing)
 }
 
 /// The application in the path; with an inline `application`, created if missing
@@ -224,15 +247,14 @@ pub(crate) async fn resolve_app(
 pub(crate) async fn dispatch_new(
     state: &AppState,
     msg: Message,
-    destinations: Vec<Endpoint>,
+    destinations: Vec<Arc<Endpoint>>,
 ) -> Result<Arc<Message>, ApiError> {
     let ids: Vec<_> = destinations.iter().map(|e| e.id.clone()).collect();
     let lease = state.dispatch.lease_for_new(msg.created_at);
     let deliveries = state.store.create_message(&msg, &ids, lease).await?;
     let msg = Arc::new(msg);
     if lease.is_some() && !deliveries.is_empty() {
-        let endpoints: HashMap<_, _> =
-            destinations.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+        let endpoints: HashMap<_, _> = destinations.into_iter().map(|e| (e.id.clone(), e)).collect();
         state.dispatch.submit(deliveries.into_iter().filter_map(|delivery| {
             let endpoint = endpoints.get(&delivery.endpoint_id)?.clone();
             Some(Dispatch { delivery, message: msg.clone(), endpoint })
