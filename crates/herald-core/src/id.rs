@@ -10,6 +10,13 @@ use std::fmt;
 
 use svix_ksuid::{KsuidLike, KsuidMs};
 
+/// 2014-05-13T16:53:20Z, second 0 of KSUID time.
+const KSUID_EPOCH_MS: i64 = 1_400_000_000_000;
+/// How much earlier than a window's start [`MessageId::lower_bound`] (and the other
+/// ids' `lower_bound`) reaches: a minute, far more than lies between making an id and
+/// stamping the row.
+pub const ID_CLOCK_SLACK_MS: i64 = 60_000;
+
 /// Defines a prefixed id newtype. Each type knows its prefix so a foreign id
 /// (an endpoint id passed where an application id is expected) is recognisable.
 macro_rules! prefixed_id {
@@ -35,6 +42,19 @@ macro_rules! prefixed_id {
             /// Wraps a string trusted to be an id of this type (storage rows).
             pub fn from_trusted(s: String) -> Self {
                 Self(s)
+            }
+
+            /// An id below every id [`Self::generate`] makes at `t` or later — and
+            /// below those made up to [`ID_CLOCK_SLACK_MS`] earlier, since a row's
+            /// `created_at` is read a moment after its id is made. `id >= lower_bound(t)`
+            /// selects a superset of the rows created since `t` as a primary-key range.
+            /// Before the KSUID epoch (2014) it is the bare prefix.
+            pub fn lower_bound(t: crate::Timestamp) -> Self {
+                let ms = t.millis().saturating_sub(ID_CLOCK_SLACK_MS);
+                if ms < KSUID_EPOCH_MS {
+                    return Self($prefix.to_owned());
+                }
+                Self(format!("{}{}", $prefix, KsuidMs::from_millis(Some(ms), Some(&[0; 15]))))
             }
 
             pub fn as_str(&self) -> &str {
@@ -95,5 +115,14 @@ mod tests {
         assert!(a < b, "{a} should sort before {b}");
         assert!(AppId::parse(a.as_str()).is_none());
         assert_eq!(MessageId::parse(a.as_str()), Some(a));
+    }
+
+    #[test]
+    fn lower_bounds_sort_below_ids_made_since() {
+        let now = crate::Timestamp::now();
+        let id = MessageId::generate();
+        assert!(MessageId::lower_bound(now.minus(std::time::Duration::from_millis(10))) <= id);
+        assert!(MessageId::lower_bound(now.plus(std::time::Duration::from_secs(120))) > id);
+        assert_eq!(MessageId::lower_bound(crate::Timestamp(0)).as_str(), "msg_");
     }
 }

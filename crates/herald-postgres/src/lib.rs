@@ -36,6 +36,7 @@ mod attempts;
 mod conn;
 mod deliveries;
 mod endpoints;
+mod insights;
 mod keys;
 mod listen;
 mod messages;

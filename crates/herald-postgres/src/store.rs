@@ -9,11 +9,11 @@ use herald_core::{
     MessageId, Timestamp,
 };
 use herald_store::{
-    AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result, Store,
-    StoredResponse,
+    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
+    Store, StoredResponse,
 };
 
-use crate::{PgStore, apps, attempts, deliveries, endpoints, keys, messages, queue, sql};
+use crate::{PgStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sql};
 
 #[async_trait]
 impl Store for PgStore {
@@ -229,6 +229,37 @@ impl Store for PgStore {
 
     async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>> {
         keys::app_for_token(&self.pool, token_hash, now).await
+    }
+
+    async fn activity(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        bucket_ms: i64,
+    ) -> Result<Vec<ActivityBucket>> {
+        insights::activity(&self.pool, since, until, bucket_ms).await
+    }
+
+    async fn attempt_durations(&self, since: Timestamp, limit: usize) -> Result<Vec<u64>> {
+        insights::attempt_durations(&self.pool, since, limit).await
+    }
+
+    async fn delivery_totals(&self) -> Result<DeliveryCounts> {
+        insights::delivery_totals(&self.pool).await
+    }
+
+    async fn endpoints_needing_attention(&self, limit: usize) -> Result<Vec<Endpoint>> {
+        insights::endpoints_needing_attention(&self.pool, limit).await
+    }
+
+    async fn search_messages(
+        &self,
+        app: Option<&AppId>,
+        filter: &MessageFilter,
+        status: Option<DeliveryStatus>,
+        page: &PageQuery,
+    ) -> Result<Page<Message>> {
+        insights::search_messages(&self.pool, app, filter, status, page).await
     }
 
     async fn ping(&self) -> Result<()> {

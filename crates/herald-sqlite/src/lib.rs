@@ -30,6 +30,7 @@ mod attempts;
 mod conn;
 mod deliveries;
 mod endpoints;
+mod insights;
 mod keys;
 mod messages;
 mod queue;

@@ -8,11 +8,11 @@ use herald_core::{
     MessageId, Timestamp,
 };
 use herald_store::{
-    AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result, Store,
-    StoredResponse,
+    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
+    Store, StoredResponse,
 };
 
-use crate::{SqliteStore, apps, attempts, deliveries, endpoints, keys, messages, queue};
+use crate::{SqliteStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -272,6 +272,40 @@ impl Store for SqliteStore {
     }
 
     /// One read and one (empty) write batch: both halves of the store answer.
+    async fn activity(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        bucket_ms: i64,
+    ) -> Result<Vec<ActivityBucket>> {
+        self.readers.run(move |conn| insights::activity(conn, since, until, bucket_ms)).await
+    }
+
+    async fn attempt_durations(&self, since: Timestamp, limit: usize) -> Result<Vec<u64>> {
+        self.readers.run(move |conn| insights::attempt_durations(conn, since, limit)).await
+    }
+
+    async fn delivery_totals(&self) -> Result<DeliveryCounts> {
+        self.readers.run(insights::delivery_totals).await
+    }
+
+    async fn endpoints_needing_attention(&self, limit: usize) -> Result<Vec<Endpoint>> {
+        self.readers.run(move |conn| insights::endpoints_needing_attention(conn, limit)).await
+    }
+
+    async fn search_messages(
+        &self,
+        app: Option<&AppId>,
+        filter: &MessageFilter,
+        status: Option<DeliveryStatus>,
+        page: &PageQuery,
+    ) -> Result<Page<Message>> {
+        let (app, filter, page) = (app.cloned(), filter.clone(), page.clone());
+        self.readers
+            .run(move |conn| insights::search_messages(conn, app.as_ref(), &filter, status, &page))
+            .await
+    }
+
     async fn ping(&self) -> Result<()> {
         self.readers
             .run(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(crate::sql::backend))

@@ -15,6 +15,7 @@
 mod apps;
 mod endpoints;
 mod health;
+mod insights;
 mod keys;
 mod messages;
 mod queue;
@@ -74,6 +75,11 @@ const TESTS: &[(&str, TestFn)] = tests![
     reads::endpoint_stats_by_creation_window,
     reads::attempts_paging_and_filters,
     reads::attempt_get_and_expunge,
+    insights::activity_counts_messages_and_attempts_per_bucket,
+    insights::attempt_durations_newest_first_since,
+    insights::delivery_totals_count_every_application,
+    insights::endpoints_needing_attention_failing_then_disabled,
+    insights::search_messages_across_applications,
     keys::idempotency_first_writer_wins,
     keys::app_tokens_expire,
     apps::delete_app_cascades,

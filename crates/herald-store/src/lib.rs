@@ -66,6 +66,62 @@ pub struct DeliveryCounts {
     pub sending: u64,
 }
 
+impl DeliveryCounts {
+    /// Builds the counts from `(status, count)` rows, as a `GROUP BY status` returns them.
+    pub fn from_rows(rows: impl IntoIterator<Item = (DeliveryStatus, u64)>) -> Self {
+        let mut counts = Self::default();
+        for (status, n) in rows {
+            match status {
+                DeliveryStatus::Success => counts.success = n,
+                DeliveryStatus::Pending => counts.pending = n,
+                DeliveryStatus::Failed => counts.failed = n,
+                DeliveryStatus::Sending => counts.sending = n,
+            }
+        }
+        counts
+    }
+}
+
+/// Messages created and attempts made during one time bucket (dashboard charts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActivityBucket {
+    /// The bucket's first millisecond: `since + k * bucket`.
+    pub start: Timestamp,
+    pub messages: u64,
+    /// Attempts that succeeded / failed in the bucket.
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+impl ActivityBucket {
+    /// Joins per-bucket message counts `(bucket, messages)` and attempt counts
+    /// `(bucket, succeeded, failed)`, buckets numbered from `since`, into one
+    /// ascending list (what both stores' `activity` queries return).
+    pub fn merge(
+        since: Timestamp,
+        bucket_ms: i64,
+        messages: &[(i64, u64)],
+        attempts: &[(i64, u64, u64)],
+    ) -> Vec<Self> {
+        let mut by_bucket = std::collections::BTreeMap::<i64, Self>::new();
+        let empty = |b: i64| Self {
+            start: Timestamp(since.millis().saturating_add(b.saturating_mul(bucket_ms))),
+            messages: 0,
+            succeeded: 0,
+            failed: 0,
+        };
+        for &(b, n) in messages {
+            by_bucket.entry(b).or_insert_with(|| empty(b)).messages = n;
+        }
+        for &(b, succeeded, failed) in attempts {
+            let bucket = by_bucket.entry(b).or_insert_with(|| empty(b));
+            bucket.succeeded = succeeded;
+            bucket.failed = failed;
+        }
+        by_bucket.into_values().collect()
+    }
+}
+
 /// Storage for everything Herald keeps. Every method is one short transaction (or
 /// one read); none is ever held open across an HTTP call.
 #[async_trait]
@@ -233,6 +289,38 @@ pub trait Store: Send + Sync + 'static {
     async fn create_app_token(&self, token_hash: &str, app: &AppId, expires_at: Timestamp) -> Result<()>;
     /// The application an unexpired token hash belongs to.
     async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>>;
+
+    // ---- insights (the operator dashboard) -------------------------------------------
+    //
+    // Reads across every application. Time windows are bounded below through the ids
+    // (prefixed KSUIDs sort by creation time, see `herald_core::id`), so a window
+    // scans the primary-key range of recent rows, not the whole table.
+
+    /// Messages created, and attempts made, in `[since, until)`, counted per bucket of
+    /// `bucket_ms` starting at `since`. Only buckets with something in them, oldest first.
+    async fn activity(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+        bucket_ms: i64,
+    ) -> Result<Vec<ActivityBucket>>;
+    /// Durations of the newest `limit` attempts made since `since`, newest first
+    /// (latency percentiles are computed from this sample).
+    async fn attempt_durations(&self, since: Timestamp, limit: usize) -> Result<Vec<u64>>;
+    /// Deliveries of every application counted by status (queue depth: pending + sending).
+    async fn delivery_totals(&self) -> Result<DeliveryCounts>;
+    /// Endpoints of any application that are disabled or failing, up to `limit`: failing
+    /// ones first (longest failing first), then disabled ones by id.
+    async fn endpoints_needing_attention(&self, limit: usize) -> Result<Vec<Endpoint>>;
+    /// Messages of one application or of all, newest first by default, matching the
+    /// filter and, with `status`, having at least one delivery in that status.
+    async fn search_messages(
+        &self,
+        app: Option<&AppId>,
+        filter: &MessageFilter,
+        status: Option<DeliveryStatus>,
+        page: &PageQuery,
+    ) -> Result<Page<Message>>;
 
     // ---- health ------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+//! The dashboard's reads across applications: activity per bucket, attempt durations,
+//! delivery totals, endpoints needing attention and the message search. Other tests
+//! share the store, so global counts are checked as differences, and lists are
+//! narrowed to this test's own application.
+
+use super::*;
+use crate::{ActivityBucket, DeliveryCounts, MessageFilter};
+
+/// A stretch of time no other conformance test uses (2023-10-15, a month before `T`).
+const W: i64 = T - 30 * 24 * 3_600_000;
+const HOUR: i64 = 3_600_000;
+
+/// `(start, messages, succeeded, failed)` of each bucket, for comparing differences.
+fn totals(buckets: &[ActivityBucket]) -> std::collections::BTreeMap<i64, (u64, u64, u64)> {
+    buckets.iter().map(|b| (b.start.millis(), (b.messages, b.succeeded, b.failed))).collect()
+}
+
+pub(super) async fn activity_counts_messages_and_attempts_per_bucket(store: Shared) {
+    let window = async || totals(&store.activity(ts(W), ts(W + 3 * HOUR), HOUR).await.expect("activity"));
+    let before = window().await;
+    let app = new_app(&store).await;
+    let ep = new_endpoint(&store, &app.id).await;
+    let msgs = [message(&app.id, W + 10), message(&app.id, W + 20), message(&app.id, W + HOUR + 5)];
+    for m in &msgs {
+        send(&store, m, &[&ep]).await;
+    }
+    let outside = message(&app.id, W + 3 * HOUR);
+    send(&store, &outside, &[&ep]).await;
+    record(
+        &store,
+        &attempt(&msgs[0].id, &ep, DeliveryStatus::Success, 200, W + 30),
+        DeliveryStatus::Success,
+        None,
+    )
+    .await;
+    let failed = attempt(&msgs[2].id, &ep, DeliveryStatus::Failed, 500, W + 2 * HOUR + 1);
+    record(&store, &failed, DeliveryStatus::Pending, Some(W + 3 * HOUR)).await;
+
+    let after = window().await;
+    let grew = |start: i64| {
+        let (m0, s0, f0) = before.get(&start).copied().unwrap_or_default();
+        let (m1, s1, f1) = after.get(&start).copied().unwrap_or_default();
+        (m1 - m0, s1 - s0, f1 - f0)
+    };
+    assert_eq!(grew(W), (2, 1, 0), "first hour: two messages, one success");
+    assert_eq!(grew(W + HOUR), (1, 0, 0), "second hour: one message");
+    assert_eq!(grew(W + 2 * HOUR), (0, 0, 1), "third hour: one failed attempt");
+    assert!(!after.contains_key(&(W + 3 * HOUR)), "`until` is exclusive");
+    let starts: Vec<i64> = after.keys().copied().collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]), "oldest first: {starts:?}");
+    store.delete_app(&app.id).await.expect("delete_app");
+}
+
+pub(super) async fn attempt_durations_newest_first_since(store: Shared) {
+    let app = new_app(&store).await;
+    let ep = new_endpoint(&store, &app.id).await;
+    let msg = message(&app.id, W);
+    send(&store, &msg, &[&ep]).await;
+    for (duration, at) in [(777, W + 1), (888, W + 2), (999, W - 1)] {
+        let mut a = attempt(&msg.id, &ep, DeliveryStatus::Failed, 500, at);
+        a.duration_ms = duration;
+        record(&store, &a, DeliveryStatus::Pending, Some(W + HOUR)).await;
+    }
+    let mut newest = store.attempt_durations(ts(W), 2).await.expect("attempt_durations");
+    newest.sort_unstable();
+    assert_eq!(newest, [777, 888], "the newest attempts since W, not the one made before it");
+    store.delete_app(&app.id).await.expect("delete_app");
+}
+
+pub(super) async fn delivery_totals_count_every_application(store: Shared) {
+    let before = store.delivery_totals().await.expect("delivery_totals");
+    let app = new_app(&store).await;
+    let (a, b) = (new_endpoint(&store, &app.id).await, new_endpoint(&store, &app.id).await);
+    let msg = message(&app.id, W);
+    send(&store, &msg, &[&a, &b]).await;
+    record(&store, &attempt(&msg.id, &a, DeliveryStatus::Success, 200, W + 1), DeliveryStatus::Success, None)
+        .await;
+    let after = store.delivery_totals().await.expect("delivery_totals");
+    let diff = DeliveryCounts {
+        success: after.success - before.success,
+        pending: after.pending - before.pending,
+        failed: after.failed - before.failed,
+        sending: after.sending - before.sending,
+    };
+    assert_eq!(diff, DeliveryCounts { success: 1, pending: 1, failed: 0, sending: 0 });
+    store.delete_app(&app.id).await.expect("delete_app");
+}
+
+pub(super) async fn endpoints_needing_attention_failing_then_disabled(store: Shared) {
+    let app = new_app(&store).await;
+    let healthy = new_endpoint(&store, &app.id).await;
+    let failing = new_endpoint(&store, &app.id).await;
+    let disabled = new_endpoint(&store, &app.id).await;
+    store.set_endpoint_failing(&failing.id, Some(ts(W))).await.expect("set_endpoint_failing");
+    store.disable_endpoint(&disabled.id, Some("answered 410"), ts(W)).await.expect("disable_endpoint");
+    let all = store.endpoints_needing_attention(100_000).await.expect("endpoints_needing_attention");
+    let mine: Vec<&EndpointId> = all.iter().filter(|e| e.app_id == app.id).map(|e| &e.id).collect();
+    assert_eq!(mine, [&failing.id, &disabled.id], "failing first, healthy ones never");
+    assert!(!mine.contains(&&healthy.id));
+    let one = store.endpoints_needing_attention(1).await.expect("endpoints_needing_attention");
+    assert_eq!(one.len(), 1, "the limit holds");
+    store.delete_app(&app.id).await.expect("delete_app");
+}
+
+pub(super) async fn search_messages_across_applications(store: Shared) {
+    let tag = unique("search");
+    let (app, other) = (new_app(&store).await, new_app(&store).await);
+    let (ep, other_ep) = (new_endpoint(&store, &app.id).await, new_endpoint(&store, &other.id).await);
+    let mut msgs = Vec::new();
+    for (owner, endpoint, at) in [(&app, &ep, T + 1), (&other, &other_ep, T + 2), (&app, &ep, T + 3)] {
+        let mut m = message(&owner.id, at);
+        m.tags = Some(vec![tag.clone()]);
+        send(&store, &m, &[endpoint]).await;
+        msgs.push(m);
+    }
+    let delivered = &msgs[2];
+    record(
+        &store,
+        &attempt(&delivered.id, &ep, DeliveryStatus::Success, 200, T + 4),
+        DeliveryStatus::Success,
+        None,
+    )
+    .await;
+
+    let filter = MessageFilter { tag: Some(tag.clone()), ..MessageFilter::default() };
+    let ids = sorted(msgs.iter().map(|m| m.id.to_string()).collect());
+    check_paging("search_messages", &ids, async |q: PageQuery| {
+        let page = store.search_messages(None, &filter, None, &q).await.expect("search_messages");
+        keys(page, |m| m.id.to_string())
+    })
+    .await;
+    let find = async |app: Option<&AppId>, filter: &MessageFilter, status: Option<DeliveryStatus>| {
+        let page =
+            store.search_messages(app, filter, status, &PageQuery::first(100, Order::Descending)).await;
+        sorted(page.expect("search_messages").items.into_iter().map(|m| m.id.to_string()).collect())
+    };
+    let own = sorted(vec![msgs[0].id.to_string(), msgs[2].id.to_string()]);
+    assert_eq!(find(Some(&app.id), &filter, None).await, own, "narrowed to one application");
+    assert_eq!(find(None, &filter, Some(DeliveryStatus::Success)).await, [delivered.id.to_string()]);
+    let pending = sorted(vec![msgs[0].id.to_string(), msgs[1].id.to_string()]);
+    assert_eq!(find(None, &filter, Some(DeliveryStatus::Pending)).await, pending, "by delivery status");
+    let later = MessageFilter { after: Some(ts(T + 2)), ..filter.clone() };
+    assert_eq!(find(None, &later, None).await, [delivered.id.to_string()], "created after");
+    store.delete_app(&app.id).await.expect("delete_app");
+    store.delete_app(&other.id).await.expect("delete_app");
+}
