@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use herald_delivery::DispatchHandle;
 use herald_delivery::egress::EgressPolicy;
+use herald_delivery::{DispatchHandle, Operational, OperationalEvent};
 use herald_store::Store;
 
 pub use error::{ApiError, ValidationItem};
@@ -90,20 +90,36 @@ impl fmt::Debug for ApiConfig {
     }
 }
 
-/// What every handler can reach: the store, the hand-off to the delivery workers and
-/// the configuration. Cheap to clone (three reference-counted pointers).
+/// What every handler can reach: the store, the hand-off to the delivery workers,
+/// the configuration and the operational-webhook sender. Cheap to clone (a few
+/// reference-counted pointers).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub dispatch: DispatchHandle,
     pub config: Arc<ApiConfig>,
     routing: Arc<routing_cache::RoutingCache>,
+    /// Where `endpoint.created`, `.updated` and `.deleted` go; `None` sends none.
+    operational: Option<Operational>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, dispatch: DispatchHandle, config: ApiConfig) -> Self {
         let routing = Arc::new(routing_cache::RoutingCache::new(config.routing_cache_ttl));
-        Self { store, dispatch, config: Arc::new(config), routing }
+        Self { store, dispatch, config: Arc::new(config), routing, operational: None }
+    }
+
+    /// Sends operational webhooks about endpoint changes through `operational`.
+    pub fn with_operational(mut self, operational: Operational) -> Self {
+        self.operational = Some(operational);
+        self
+    }
+
+    /// Sends an operational event; failing to is logged, never the request's error.
+    pub(crate) async fn emit(&self, event: OperationalEvent) {
+        if let Some(operational) = &self.operational {
+            operational.emit_or_log(&event).await;
+        }
     }
 }
 

@@ -7,11 +7,13 @@
 //! that becomes due (a resend, a recover, a retry whose time came) is found by the
 //! scheduler, which [`DispatchHandle::wake`] prods.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use herald_core::{Delivery, Endpoint, Message, Timestamp};
+use herald_store::{Store, StoreError};
 use tokio::sync::{Notify, mpsc};
 
 /// One delivery ready to send, with the message and endpoint it needs.
@@ -100,5 +102,27 @@ impl DispatchHandle {
     /// Tells the scheduler that deliveries became due now (resend, recover).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// Commits `msg` with one delivery per destination, leased to this process when
+    /// its workers have room, and hands those deliveries to them.
+    pub async fn commit_and_send(
+        &self,
+        store: &dyn Store,
+        msg: Message,
+        destinations: Vec<Arc<Endpoint>>,
+    ) -> Result<Arc<Message>, StoreError> {
+        let ids: Vec<_> = destinations.iter().map(|e| e.id.clone()).collect();
+        let lease = self.lease_for_new(msg.created_at);
+        let deliveries = store.create_message(&msg, &ids, lease).await?;
+        let msg = Arc::new(msg);
+        if lease.is_some() && !deliveries.is_empty() {
+            let endpoints: HashMap<_, _> = destinations.into_iter().map(|e| (e.id.clone(), e)).collect();
+            self.submit(deliveries.into_iter().filter_map(|delivery| {
+                let endpoint = endpoints.get(&delivery.endpoint_id)?.clone();
+                Some(Dispatch { delivery, message: msg.clone(), endpoint })
+            }));
+        }
+        Ok(msg)
     }
 }

@@ -1,16 +1,24 @@
-//! The delivery workers: an intake that sends what the API hands over, a scheduler
-//! that claims due rows from the store (retries, resends, recovered and orphaned
-//! deliveries), and the per-delivery task `prepare → send → settle → record`.
+//! The delivery workers: an intake that takes what the API hands over, a scheduler
+//! that claims due rows from the store (retries, resends, recovered, orphaned and
+//! postponed deliveries), and per-endpoint [lanes](crate::lanes) whose workers run
+//! `prepare → send → settle → record → aftercare` for one delivery at a time.
 //!
-//! In-flight HTTP calls are bounded by a semaphore; work handed over but not yet
+//! Three bounds keep one endpoint from hurting the others. Requests on the wire to
+//! one endpoint are bounded by its lane's limit (`endpoint_concurrency`, halved by
+//! each timeout); all requests by the global semaphore (`max_in_flight`), which lane
+//! workers queue for one delivery at a time, so busy endpoints take turns; and what
+//! waits in memory for one endpoint by its lane's backlog bound, beyond which its
+//! deliveries are postponed in the store rather than held. Work handed over but not
 //! finished is bounded by the [`DispatchHandle`]'s capacity, beyond which new
 //! deliveries stay in the store until the scheduler has room. Nothing is held in a
 //! database transaction while a request is on the wire.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod aftercare;
 
-use herald_core::{Delivery, EndpointId, MessageId, RetryPolicy, Timestamp};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use herald_core::{AppId, Delivery, EndpointId, HealthPolicy, MessageId, RetryPolicy, Timestamp};
 use herald_store::Store;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -18,12 +26,20 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::HttpClient;
 use crate::dispatch::{Dispatch, DispatchHandle};
-use crate::pipeline::{prepare, settle};
+use crate::lanes::{Job, Lanes};
+use crate::operational::Operational;
+use crate::pipeline::{Observed, PrepareError, RetryInput, prepare, settle};
+
+/// How long a lane that has nothing to do is kept (with what it learnt about its
+/// endpoint: a reduced limit, a timeout streak, a rate limiter's last slot).
+const LANE_IDLE: Duration = Duration::from_secs(60);
 
 /// How the workers behave.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub retry: RetryPolicy,
+    /// When an endpoint that keeps failing is disabled.
+    pub health: HealthPolicy,
     /// How long a claimed delivery is reserved for this process. Must exceed the
     /// request timeout, so a live worker never loses a row it is still sending.
     pub lease: Duration,
@@ -31,6 +47,9 @@ pub struct EngineConfig {
     pub capacity: usize,
     /// HTTP requests on the wire at once, at most.
     pub max_in_flight: usize,
+    /// HTTP requests on the wire to one endpoint at once, at most (each timeout
+    /// halves it for that endpoint, each answer adds one back).
+    pub endpoint_concurrency: u32,
     /// The scheduler looks at the store at least this often (expired leases,
     /// other processes' rows), even when nothing woke it.
     pub poll_interval: Duration,
@@ -38,18 +57,23 @@ pub struct EngineConfig {
     pub claim_batch: usize,
     /// After shutdown is requested, how long in-flight deliveries may finish.
     pub shutdown_grace: Duration,
+    /// The application whose endpoints receive operational webhooks; `None` sends none.
+    pub operational_app: Option<AppId>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             retry: RetryPolicy::default(),
+            health: HealthPolicy::default(),
             lease: Duration::from_secs(60),
             capacity: 20_000,
             max_in_flight: 512,
+            endpoint_concurrency: 16,
             poll_interval: Duration::from_secs(1),
             claim_batch: 500,
             shutdown_grace: Duration::from_secs(10),
+            operational_app: None,
         }
     }
 }
@@ -69,8 +93,12 @@ struct Ctx {
     permits: Arc<Semaphore>,
     tasks: TaskTracker,
     wake: Arc<Notify>,
+    lanes: Lanes,
+    operational: Option<Operational>,
     /// The earliest retry this process scheduled and has not yet claimed.
     next_hint: Mutex<Option<Timestamp>>,
+    /// Deliveries full lanes gave back, to be postponed in the store by the scheduler.
+    postponed: Mutex<Vec<(MessageId, EndpointId, Timestamp)>>,
     /// Cancelled at shutdown: deliveries not started by then are given back.
     stopping: CancellationToken,
     /// Deliveries taken but not started before shutdown; their leases are released.
@@ -82,17 +110,20 @@ impl Engine {
         let (tx, intake) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
         let handle = DispatchHandle::new(Some(tx), wake.clone(), cfg.lease, cfg.capacity);
-        let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
-        let tasks = TaskTracker::new();
+        let operational =
+            cfg.operational_app.clone().map(|app| Operational::new(store.clone(), handle.clone(), app));
         let ctx = Ctx {
             store,
             client,
+            permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
+            lanes: Lanes::new(cfg.endpoint_concurrency),
             cfg,
             handle: handle.clone(),
-            permits,
-            tasks,
+            tasks: TaskTracker::new(),
             wake,
+            operational,
             next_hint: Mutex::new(None),
+            postponed: Mutex::new(Vec::new()),
             stopping: CancellationToken::new(),
             unsent: Mutex::new(Vec::new()),
         };
@@ -121,7 +152,7 @@ impl Engine {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 next = intake.recv() => match next {
-                    Some(d) => spawn_delivery(&ctx, d),
+                    Some(d) => offer(&ctx, d),
                     None => break,
                 },
             }
@@ -139,32 +170,77 @@ impl Engine {
                 "shutdown grace over; unfinished deliveries resume after their lease"
             );
         }
+        for d in ctx.lanes.drain_all() {
+            ctx.give_back(&d);
+        }
+        ctx.flush_postponed().await;
         ctx.release_unsent().await;
     }
 }
 
-fn spawn_delivery(ctx: &Arc<Ctx>, d: Dispatch) {
+/// Hands a delivery to its endpoint's lane, starting a worker for it if the lane
+/// may run one more, or postponing it in the store if the lane is full.
+fn offer(ctx: &Arc<Ctx>, d: Dispatch) {
+    let endpoint = d.delivery.endpoint_id.clone();
+    let offer = ctx.lanes.offer(d, Instant::now());
+    if offer.start {
+        spawn_worker(ctx, endpoint);
+    }
+    for (d, after) in offer.give_back {
+        ctx.postpone(&d, after);
+        ctx.handle.finished();
+    }
+}
+
+fn spawn_worker(ctx: &Arc<Ctx>, endpoint: EndpointId) {
     let ctx2 = ctx.clone();
-    ctx.tasks.spawn(async move {
-        if let Ok(_permit) = ctx2.permits.clone().acquire_owned().await {
-            if ctx2.stopping.is_cancelled() {
-                ctx2.give_back(&d);
-            } else {
-                deliver(&ctx2, d).await;
-            }
+    ctx.tasks.spawn(work_lane(ctx2, endpoint));
+}
+
+/// One worker of a lane: takes its deliveries one at a time until there are none.
+async fn work_lane(ctx: Arc<Ctx>, endpoint: EndpointId) {
+    while let Some(job) = ctx.lanes.next(&endpoint, Instant::now()) {
+        if job.spawn_another {
+            spawn_worker(&ctx, endpoint.clone());
         }
-        ctx2.handle.finished();
-    });
+        run_job(&ctx, job).await;
+        ctx.handle.finished();
+    }
+}
+
+/// Waits for the job's send slot (rate limit) and a global permit, then delivers;
+/// gives the job back instead if shutdown comes first.
+async fn run_job(ctx: &Arc<Ctx>, job: Job) {
+    if let Some(slot) = job.not_before {
+        tokio::select! {
+            _ = ctx.stopping.cancelled() => {}
+            _ = tokio::time::sleep_until(slot.into()) => {}
+        }
+    }
+    let permit = tokio::select! {
+        _ = ctx.stopping.cancelled() => None,
+        permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+    };
+    match permit {
+        Some(_permit) if !ctx.stopping.is_cancelled() => deliver(ctx, job).await,
+        _ => ctx.give_back(&job.d),
+    }
 }
 
 /// One delivery, start to finish.
-async fn deliver(ctx: &Ctx, d: Dispatch) {
+async fn deliver(ctx: &Arc<Ctx>, job: Job) {
+    let Job { d, start, disabled, .. } = job;
     let started = Timestamp::now();
-    let outcome = match prepare(&d, started) {
+    let prepared = if disabled { Err(PrepareError::Disabled) } else { prepare(&d, started) };
+    let outcome = match prepared {
         Ok(request) => Ok(ctx.client.send(request).await),
         Err(e) => Err(e),
     };
-    let (attempt, update) = settle(&ctx.cfg.retry, &d, outcome, started, rand::random::<f64>());
+    let seen = Observed::of(&outcome);
+    let ended = Timestamp::now();
+    let verdict = ctx.lanes.complete(start, &d.endpoint.id, &seen, &ctx.cfg.health, ended);
+    let retry = RetryInput { timeouts_in_a_row: verdict.timeouts_in_a_row, sample: rand::random::<f64>() };
+    let (attempt, update) = settle(&ctx.cfg.retry, &d, outcome, started, retry);
     if let Err(e) = ctx.store.record_attempt(&attempt, &update).await {
         // The lease will expire and the delivery be tried again: a duplicate, never a loss.
         tracing::error!(error = %e, msg = %d.message.id, endpoint = %d.endpoint.id, "could not record an attempt");
@@ -174,6 +250,7 @@ async fn deliver(ctx: &Ctx, d: Dispatch) {
     if let Some(at) = update.next_attempt_at {
         ctx.hint(at);
     }
+    aftercare::after_attempt(ctx, &d, attempt, &update, seen, verdict.health, ended).await;
 }
 
 impl Ctx {
@@ -196,6 +273,28 @@ impl Ctx {
     fn give_back(&self, d: &Dispatch) {
         let key = (d.delivery.msg_id.clone(), d.delivery.endpoint_id.clone());
         self.unsent.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+    }
+
+    /// Queues a full lane's delivery to be postponed by about `after` (stretched by
+    /// up to a tenth, so a large backlog does not come back in one instant).
+    fn postpone(&self, d: &Dispatch, after: Duration) {
+        let at = Timestamp::now().plus(after.mul_f64(1.0 + 0.1 * rand::random::<f64>()));
+        let key = (d.delivery.msg_id.clone(), d.delivery.endpoint_id.clone(), at);
+        self.postponed.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+        self.hint(at);
+        self.wake.notify_one();
+    }
+
+    /// Writes the postponements queued so far, in one store call. If it fails the
+    /// rows keep their lease and come back when it expires.
+    async fn flush_postponed(&self) {
+        let batch = std::mem::take(&mut *self.postponed.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.postpone(&batch).await {
+            tracing::warn!(error = %e, count = batch.len(), "could not postpone deliveries; they resume after their lease");
+        }
     }
 
     fn hint(&self, at: Timestamp) {
@@ -221,14 +320,20 @@ impl Ctx {
     }
 }
 
-/// Claims due rows whenever woken, at each hinted retry time, and at least every
-/// poll interval; hands them to the intake like fresh deliveries.
+/// Writes postponements and claims due rows whenever woken, at each hinted retry
+/// time, and at least every poll interval; hands the rows over like fresh deliveries.
 async fn schedule(ctx: Arc<Ctx>, shutdown: CancellationToken) {
+    let mut swept = Instant::now();
     loop {
         let now = Timestamp::now();
         ctx.clear_hint_until(now);
+        ctx.flush_postponed().await;
         if let Err(e) = claim_all_due(&ctx, now).await {
             tracing::error!(error = %e, "claiming due deliveries failed; will retry");
+        }
+        if swept.elapsed() >= LANE_IDLE {
+            swept = Instant::now();
+            ctx.lanes.sweep(swept, LANE_IDLE);
         }
         let wait =
             Duration::from_millis(u64::try_from(ctx.next_look(now).millis() - now.millis()).unwrap_or(0));
@@ -240,7 +345,7 @@ async fn schedule(ctx: Arc<Ctx>, shutdown: CancellationToken) {
     }
 }
 
-async fn claim_all_due(ctx: &Ctx, now: Timestamp) -> Result<(), herald_store::StoreError> {
+async fn claim_all_due(ctx: &Arc<Ctx>, now: Timestamp) -> Result<(), herald_store::StoreError> {
     loop {
         let limit = ctx.cfg.claim_batch.min(ctx.handle.room());
         if limit == 0 {

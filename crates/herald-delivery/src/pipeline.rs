@@ -1,17 +1,19 @@
 //! The stages of one delivery, as pure functions around the HTTP call:
-//! [`prepare`] builds the signed request, the client sends it, [`settle`] turns the
-//! outcome into the attempt row and the delivery's next state.
+//! [`prepare`] builds the signed request, the client sends it, [`Observed::of`] says
+//! what the outcome shows about the endpoint, and [`settle`] turns it into the
+//! attempt row and the delivery's next state.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use herald_core::{
-    Attempt, AttemptId, Delivery, DeliveryStatus, FailureHint, RetryPolicy, Timestamp, Trigger, signing,
+    Attempt, AttemptId, AttemptResult, Delivery, DeliveryStatus, FailureHint, RetryPolicy, Timestamp,
+    Trigger, signing,
 };
 use herald_store::DeliveryUpdate;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::client::{OutboundRequest, SendOutcome};
+use crate::client::{FailureKind, OutboundRequest, SendOutcome};
 use crate::dispatch::Dispatch;
 
 /// The `user-agent` every delivery carries.
@@ -61,15 +63,62 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
     }
 }
 
-/// The attempt that was made and the delivery's next state. `sample` is a uniform
-/// draw in `[0, 1)` for the retry jitter.
+/// What one attempt showed about its endpoint, for flow control and health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// `None` when the endpoint was not tried (disabled, payload expunged, bad
+    /// URL): nothing is learnt about its health.
+    pub result: Option<AttemptResult>,
+    pub timed_out: bool,
+    /// An HTTP answer came (any status).
+    pub answered: bool,
+    pub took: Duration,
+}
+
+impl Observed {
+    pub fn of(outcome: &Result<SendOutcome, PrepareError>) -> Self {
+        match outcome {
+            Ok(SendOutcome::Response { status, duration, .. }) => Self {
+                result: Some(match status {
+                    200..=299 => AttemptResult::Delivered,
+                    410 => AttemptResult::Gone,
+                    _ => AttemptResult::Failed,
+                }),
+                timed_out: false,
+                answered: true,
+                took: *duration,
+            },
+            Ok(SendOutcome::Failed { kind, duration, .. }) => Self {
+                result: Some(AttemptResult::Failed),
+                timed_out: *kind == FailureKind::Timeout,
+                answered: false,
+                took: *duration,
+            },
+            Err(_) => Self { result: None, timed_out: false, answered: false, took: Duration::ZERO },
+        }
+    }
+}
+
+/// What the retry policy is told besides the outcome.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryInput {
+    /// Timeouts in a row at this endpoint, this attempt included (0 if it did not time out).
+    pub timeouts_in_a_row: u32,
+    /// A uniform draw in `[0, 1)` for the jitter.
+    pub sample: f64,
+}
+
+/// The attempt that was made and the delivery's next state. A `410 Gone` or a
+/// disabled endpoint ends the delivery: there is no one to retry for.
 pub fn settle(
     policy: &RetryPolicy,
     d: &Dispatch,
     outcome: Result<SendOutcome, PrepareError>,
     now: Timestamp,
-    sample: f64,
+    retry: RetryInput,
 ) -> (Attempt, DeliveryUpdate) {
+    let final_failure = matches!(outcome, Err(PrepareError::Disabled))
+        || matches!(outcome, Ok(SendOutcome::Response { status: 410, .. }));
     let (status_code, response, duration, retry_after) = match outcome {
         Ok(SendOutcome::Response { status, body, retry_after, duration }) => {
             (status, body, duration, retry_after.filter(|_| status == 429 || status == 503))
@@ -93,8 +142,11 @@ pub fn settle(
     };
     let update = if ok {
         DeliveryUpdate { status: DeliveryStatus::Success, next_attempt_at: None }
+    } else if final_failure {
+        DeliveryUpdate { status: DeliveryStatus::Failed, next_attempt_at: None }
     } else {
-        next_after_failure(policy, &d.delivery, retry_after, now, sample)
+        let hint = FailureHint { retry_after, timeouts_in_a_row: retry.timeouts_in_a_row };
+        next_after_failure(policy, &d.delivery, hint, now, retry.sample)
     };
     (attempt, update)
 }
@@ -104,16 +156,14 @@ pub fn settle(
 fn next_after_failure(
     policy: &RetryPolicy,
     delivery: &Delivery,
-    retry_after: Option<Duration>,
+    hint: FailureHint,
     now: Timestamp,
     sample: f64,
 ) -> DeliveryUpdate {
     let made = delivery.attempts.saturating_add(1);
     let delay = match delivery.next_trigger {
         Trigger::Manual => None,
-        Trigger::Scheduled => {
-            policy.next_delay(made, FailureHint { retry_after, timeouts_in_a_row: 0 }, sample)
-        }
+        Trigger::Scheduled => policy.next_delay(made, hint, sample),
     };
     match delay {
         Some(d) => DeliveryUpdate { status: DeliveryStatus::Pending, next_attempt_at: Some(now.plus(d)) },

@@ -52,6 +52,8 @@ impl Reply {
 
 #[derive(Default)]
 struct Shared {
+    /// Requests that came in, answered yet or not (a reply may be delayed).
+    arrivals: Mutex<usize>,
     received: Mutex<Vec<Received>>,
     /// Replies used in order, one per request; `fallback` after they run out.
     script: Mutex<VecDeque<Reply>>,
@@ -107,9 +109,28 @@ impl TestReceiver {
         *lock(&self.shared.fallback) = Some(reply);
     }
 
-    /// Everything received so far.
+    /// Everything received so far (recorded when the reply goes out).
     pub fn received(&self) -> Vec<Received> {
         lock(&self.shared.received).clone()
+    }
+
+    /// Requests that arrived so far, including those whose reply is still delayed.
+    pub fn arrivals(&self) -> usize {
+        *lock(&self.shared.arrivals)
+    }
+
+    /// Waits until at least `n` requests arrived (answered or not), or panics after `limit`.
+    pub async fn wait_for_arrivals(&self, n: usize, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.shared.arrived.notified();
+            if self.arrivals() >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("expected {n} arrivals within {limit:?}, got {}", self.arrivals());
+            }
+        }
     }
 
     /// Waits until at least `n` requests arrived, or panics after `limit`.
@@ -136,6 +157,8 @@ async fn record(
 ) -> axum::response::Response {
     let reply = lock(&shared.script).pop_front().or_else(|| lock(&shared.fallback).clone());
     let reply = reply.unwrap_or_else(|| Reply::status(200));
+    *lock(&shared.arrivals) += 1;
+    shared.arrived.notify_waiters();
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use herald_core::RetryPolicy;
 use herald_core::retry::{parse_duration, parse_schedule};
+use herald_core::{HealthPolicy, RetryPolicy};
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -56,6 +56,18 @@ pub struct ServeArgs {
     /// it over (default: twice the request timeout plus 30s). Must exceed the request timeout.
     #[arg(long, env = "HERALD_LEASE")]
     pub lease: Option<String>,
+    /// HTTP requests on the wire to one endpoint at once, at most (default 16;
+    /// timeouts lower it for that endpoint until it answers again).
+    #[arg(long, env = "HERALD_ENDPOINT_CONCURRENCY")]
+    pub endpoint_concurrency: Option<u32>,
+    /// Disable an endpoint whose every attempt failed for this long, e.g. `5d`
+    /// (default); `0` never disables.
+    #[arg(long, env = "HERALD_DISABLE_AFTER")]
+    pub disable_after: Option<String>,
+    /// URLs that receive operational webhooks (endpoint.disabled,
+    /// message.attempt.exhausted, …), comma-separated.
+    #[arg(long, env = "HERALD_OPERATIONAL_WEBHOOK_URL")]
+    pub operational_webhook_url: Option<String>,
     /// Largest accepted API request body, in bytes.
     #[arg(long, env = "HERALD_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
@@ -89,6 +101,9 @@ struct FileConfig {
     allow_networks: Option<String>,
     request_timeout: Option<String>,
     lease: Option<String>,
+    endpoint_concurrency: Option<u32>,
+    disable_after: Option<String>,
+    operational_webhook_url: Option<String>,
     max_payload_bytes: Option<usize>,
     max_response_bytes: Option<usize>,
     sqlite_synchronous: Option<String>,
@@ -164,6 +179,12 @@ pub struct Config {
     pub allow_networks: Vec<IpNet>,
     pub request_timeout: Duration,
     pub lease: Duration,
+    /// Requests on the wire to one endpoint, at most.
+    pub endpoint_concurrency: u32,
+    /// When an endpoint that keeps failing is disabled.
+    pub health: HealthPolicy,
+    /// Where operational webhooks go (endpoints of the operational application).
+    pub operational_webhook_urls: Vec<String>,
     pub max_payload_bytes: usize,
     pub max_response_bytes: usize,
     pub sqlite_synchronous_full: bool,
@@ -181,6 +202,9 @@ impl std::fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("allow_networks", &self.allow_networks)
             .field("request_timeout", &self.request_timeout)
+            .field("endpoint_concurrency", &self.endpoint_concurrency)
+            .field("health", &self.health)
+            .field("operational_webhook_urls", &self.operational_webhook_urls)
             .finish_non_exhaustive()
     }
 }
@@ -248,6 +272,14 @@ impl Config {
         if lease <= request_timeout {
             return Err(bad("lease", "must be longer than request_timeout"));
         }
+        let endpoint_concurrency = args.endpoint_concurrency.or(file.endpoint_concurrency).unwrap_or(16);
+        if !(1..=10_000).contains(&endpoint_concurrency) {
+            return Err(bad("endpoint_concurrency", "must be between 1 and 10000"));
+        }
+        let health = parse_disable_after(pick(args.disable_after, file.disable_after))?;
+        let operational_webhook_urls = parse_urls(
+            &pick(args.operational_webhook_url, file.operational_webhook_url).unwrap_or_default(),
+        )?;
         let sync = pick(args.sqlite_synchronous, file.sqlite_synchronous).unwrap_or_else(|| "normal".into());
         let sqlite_synchronous_full = match sync.as_str() {
             "normal" => false,
@@ -276,6 +308,9 @@ impl Config {
             allow_networks,
             request_timeout,
             lease,
+            endpoint_concurrency,
+            health,
+            operational_webhook_urls,
             max_payload_bytes: args.max_payload_bytes.or(file.max_payload_bytes).unwrap_or(1024 * 1024),
             max_response_bytes: args.max_response_bytes.or(file.max_response_bytes).unwrap_or(8 * 1024),
             sqlite_synchronous_full,
@@ -283,6 +318,25 @@ impl Config {
             public_url: pick(args.public_url, file.public_url),
         })
     }
+}
+
+/// `5d`, `90s`, …; `0` (or `never`) never disables.
+fn parse_disable_after(value: Option<String>) -> Result<HealthPolicy, ConfigError> {
+    let Some(value) = value else { return Ok(HealthPolicy::default()) };
+    if value == "never" {
+        return Ok(HealthPolicy { disable_after: None });
+    }
+    let window = parse_duration(&value).map_err(|e| bad("disable_after", e))?;
+    Ok(HealthPolicy { disable_after: Some(window).filter(|w| !w.is_zero()) })
+}
+
+/// Comma-separated absolute http(s) URLs.
+fn parse_urls(list: &str) -> Result<Vec<String>, ConfigError> {
+    let parse = |u: &str| match url::Url::parse(u) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(u.to_owned()),
+        _ => Err(bad("operational_webhook_url", format!("`{u}` is not an absolute http(s) URL"))),
+    };
+    list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(parse).collect()
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -377,6 +431,35 @@ mod tests {
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let e = Config::load(ServeArgs { config: Some(file), ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
+    }
+
+    #[test]
+    fn flow_control_and_health_settings_parse_and_name_their_key() {
+        let c = Config::load(ServeArgs::default()).unwrap();
+        assert_eq!(c.endpoint_concurrency, 16);
+        assert_eq!(c.health.disable_after, Some(Duration::from_secs(5 * 86_400)));
+        assert!(c.operational_webhook_urls.is_empty());
+        let c = Config::load(ServeArgs {
+            endpoint_concurrency: Some(4),
+            disable_after: Some("90s".into()),
+            operational_webhook_url: Some("https://ops.example.com/a, http://127.0.0.1:9/b".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((c.endpoint_concurrency, c.health.disable_after), (4, Some(Duration::from_secs(90))));
+        assert_eq!(c.operational_webhook_urls, ["https://ops.example.com/a", "http://127.0.0.1:9/b"]);
+        let never = Config::load(ServeArgs { disable_after: Some("0".into()), ..Default::default() });
+        assert_eq!(never.unwrap().health.disable_after, None);
+        let e = Config::load(ServeArgs { endpoint_concurrency: Some(0), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "endpoint_concurrency");
+        let e =
+            Config::load(ServeArgs { disable_after: Some("soon".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "disable_after");
+        let e = Config::load(ServeArgs {
+            operational_webhook_url: Some("ops.example.com".into()),
+            ..Default::default()
+        });
+        assert_eq!(e.unwrap_err().key, "operational_webhook_url");
     }
 
     #[test]

@@ -14,10 +14,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use herald_api::{ApiConfig, AppState};
+use herald_core::{AppId, Endpoint};
 use herald_delivery::client::{ClientConfig, HttpClient};
 use herald_delivery::egress::EgressPolicy;
+use herald_delivery::operational::ensure_operational_app;
 use herald_delivery::pipeline::USER_AGENT;
-use herald_delivery::{DispatchHandle, Engine, EngineConfig};
+use herald_delivery::{DispatchHandle, Engine, EngineConfig, Operational};
 use herald_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +30,9 @@ pub use config::{Config, Database, Role, ServeArgs};
 pub struct Server {
     config: Config,
     store: Arc<dyn Store>,
+    /// The application whose endpoints receive operational webhooks, and those of
+    /// them made from the configuration.
+    operational: (AppId, Vec<Endpoint>),
     /// Set on PostgreSQL: the store other processes share, whose notifications wake
     /// this process's workers.
     postgres: Option<herald_postgres::PgStore>,
@@ -60,7 +65,15 @@ impl Server {
             }
         };
         let (admin_token, token_origin) = token::settle(config.admin_token.as_deref(), &config.data_dir)?;
-        Ok(Self { config, store, postgres, admin_token, token_origin })
+        let operational = ensure_operational_app(store.as_ref(), &config.operational_webhook_urls)
+            .await
+            .context("cannot set up the operational-webhooks application")?;
+        Ok(Self { config, store, postgres, operational, admin_token, token_origin })
+    }
+
+    /// The endpoints made from `operational_webhook_url`, for the start-up banner.
+    pub fn operational_endpoints(&self) -> &[Endpoint] {
+        &self.operational.1
     }
 
     pub fn admin_token(&self) -> &str {
@@ -118,7 +131,10 @@ impl Server {
         })?;
         let engine_config = EngineConfig {
             retry: self.config.retry.clone(),
+            health: self.config.health,
             lease: self.config.lease,
+            endpoint_concurrency: self.config.endpoint_concurrency,
+            operational_app: Some(self.operational.0.clone()),
             ..EngineConfig::default()
         };
         Ok(Engine::new(self.store.clone(), client, engine_config))
@@ -131,7 +147,8 @@ impl Server {
             egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
             ..ApiConfig::default()
         };
-        let state = AppState::new(self.store.clone(), dispatch, api);
+        let operational = Operational::new(self.store.clone(), dispatch.clone(), self.operational.0.clone());
+        let state = AppState::new(self.store.clone(), dispatch, api).with_operational(operational);
         herald_api::router(state).route("/", axum::routing::get(status_page))
     }
 }

@@ -69,6 +69,14 @@ fn print_banner(server: &Server, addr: std::net::SocketAddr) {
     println!("  Store      {store}");
     println!("  Runs       {role}");
     println!("  Auth       Authorization: Bearer {token}");
+    for ep in server.operational_endpoints() {
+        println!(
+            "  Ops hooks  {}   (secret: GET {base}/api/v1/app/{}/endpoint/{}/secret)",
+            ep.url,
+            herald_delivery::OPERATIONAL_APP_UID,
+            ep.id
+        );
+    }
     println!("             ({})", server.token_origin());
     println!("  Try        curl -H 'Authorization: Bearer {token}' {base}/api/v1/app");
     println!("Stop with Ctrl-C (in-flight deliveries finish; the rest resume on the next start).");

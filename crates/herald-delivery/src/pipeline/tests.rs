@@ -1,55 +1,10 @@
 use std::sync::Arc;
 
-use herald_core::{AppId, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey};
-
 use super::*;
+use crate::fixtures::dispatch;
 
-fn dispatch(attempts: u32, trigger: Trigger) -> Dispatch {
-    let app_id = AppId::generate();
-    let now = Timestamp(1_700_000_000_000);
-    let endpoint = Endpoint {
-        id: EndpointId::generate(),
-        app_id: app_id.clone(),
-        uid: None,
-        url: "https://hooks.example.com/in".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: [("x-team".to_owned(), "blue".to_owned()), ("webhook-id".to_owned(), "spoof".to_owned())]
-            .into_iter()
-            .collect(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let message = Message {
-        id: MessageId::generate(),
-        app_id: app_id.clone(),
-        event_type: "order.paid".into(),
-        event_id: None,
-        payload: Some(Bytes::from_static(br#"{"amount":42}"#)),
-        channels: None,
-        tags: None,
-        created_at: now,
-        expires_at: None,
-    };
-    let delivery = Delivery {
-        msg_id: message.id.clone(),
-        endpoint_id: endpoint.id.clone(),
-        app_id,
-        status: DeliveryStatus::Pending,
-        attempts,
-        next_attempt_at: Some(now),
-        next_trigger: trigger,
-        created_at: now,
-        updated_at: now,
-    };
-    Dispatch { delivery, message: Arc::new(message), endpoint: Arc::new(endpoint) }
+fn plain() -> RetryInput {
+    RetryInput { timeouts_in_a_row: 0, sample: 0.5 }
 }
 
 fn policy() -> RetryPolicy {
@@ -104,7 +59,7 @@ fn nothing_is_prepared_for_a_disabled_endpoint_or_an_expunged_payload() {
 #[test]
 fn a_2xx_settles_the_delivery() {
     let d = dispatch(0, Trigger::Scheduled);
-    let (attempt, update) = settle(&policy(), &d, response(204, None), Timestamp(10_000), 0.5);
+    let (attempt, update) = settle(&policy(), &d, response(204, None), Timestamp(10_000), plain());
     assert_eq!(attempt.status, DeliveryStatus::Success);
     assert_eq!(attempt.response_status_code, 204);
     assert_eq!(attempt.duration_ms, 12);
@@ -114,11 +69,11 @@ fn a_2xx_settles_the_delivery() {
 #[test]
 fn failures_follow_the_schedule_until_it_is_exhausted() {
     let now = Timestamp(10_000);
-    let (_, first) = settle(&policy(), &dispatch(0, Trigger::Scheduled), response(500, None), now, 0.5);
+    let (_, first) = settle(&policy(), &dispatch(0, Trigger::Scheduled), response(500, None), now, plain());
     assert_eq!(first.next_attempt_at, Some(Timestamp(11_000)));
-    let (_, second) = settle(&policy(), &dispatch(1, Trigger::Scheduled), response(302, None), now, 0.5);
+    let (_, second) = settle(&policy(), &dispatch(1, Trigger::Scheduled), response(302, None), now, plain());
     assert_eq!(second.next_attempt_at, Some(Timestamp(12_000)), "a redirect is a failure");
-    let (_, last) = settle(&policy(), &dispatch(2, Trigger::Scheduled), response(500, None), now, 0.5);
+    let (_, last) = settle(&policy(), &dispatch(2, Trigger::Scheduled), response(500, None), now, plain());
     assert_eq!(last, DeliveryUpdate { status: DeliveryStatus::Failed, next_attempt_at: None });
 }
 
@@ -126,9 +81,9 @@ fn failures_follow_the_schedule_until_it_is_exhausted() {
 fn retry_after_counts_only_on_429_and_503() {
     let now = Timestamp(0);
     let d = dispatch(0, Trigger::Scheduled);
-    let (_, on_429) = settle(&policy(), &d, response(429, Some(20)), now, 0.5);
+    let (_, on_429) = settle(&policy(), &d, response(429, Some(20)), now, plain());
     assert_eq!(on_429.next_attempt_at, Some(Timestamp(20_000)));
-    let (_, on_500) = settle(&policy(), &d, response(500, Some(20)), now, 0.5);
+    let (_, on_500) = settle(&policy(), &d, response(500, Some(20)), now, plain());
     assert_eq!(on_500.next_attempt_at, Some(Timestamp(1_000)));
 }
 
@@ -140,9 +95,44 @@ fn a_failed_resend_is_not_retried_and_network_errors_are_recorded_with_their_rea
         reason: "connection refused".into(),
         duration: Duration::from_millis(3),
     });
-    let (attempt, update) = settle(&policy(), &d, failed, Timestamp(0), 0.5);
+    let (attempt, update) = settle(&policy(), &d, failed, Timestamp(0), plain());
     assert_eq!(attempt.response_status_code, 0);
     assert_eq!(attempt.response, "connection refused");
     assert_eq!(attempt.trigger, Trigger::Manual);
     assert_eq!(update.status, DeliveryStatus::Failed);
+}
+
+#[test]
+fn a_410_or_a_disabled_endpoint_ends_the_delivery() {
+    let d = dispatch(0, Trigger::Scheduled);
+    let (attempt, gone) = settle(&policy(), &d, response(410, None), Timestamp(0), plain());
+    assert_eq!(attempt.response_status_code, 410);
+    assert_eq!(gone, DeliveryUpdate { status: DeliveryStatus::Failed, next_attempt_at: None });
+    let (attempt, off) = settle(&policy(), &d, Err(PrepareError::Disabled), Timestamp(0), plain());
+    assert_eq!(attempt.response, "the endpoint is disabled");
+    assert_eq!(off.status, DeliveryStatus::Failed);
+}
+
+#[test]
+fn a_timeout_waits_longer_than_the_schedule() {
+    let d = dispatch(0, Trigger::Scheduled);
+    let timeout = Ok(SendOutcome::Failed {
+        kind: crate::client::FailureKind::Timeout,
+        reason: "no complete response within 15s".into(),
+        duration: Duration::from_secs(15),
+    });
+    let seen = Observed::of(&timeout);
+    assert_eq!((seen.result, seen.timed_out, seen.answered), (Some(AttemptResult::Failed), true, false));
+    let third_in_a_row = RetryInput { timeouts_in_a_row: 3, sample: 0.5 };
+    let (_, update) = settle(&policy(), &d, timeout, Timestamp(0), third_in_a_row);
+    assert_eq!(update.next_attempt_at, Some(Timestamp(8_000)), "1 s scheduled, 2^3 times");
+}
+
+#[test]
+fn observations_say_what_the_endpoint_did() {
+    let of = |status| Observed::of(&response(status, None)).result;
+    assert_eq!(of(204), Some(AttemptResult::Delivered));
+    assert_eq!(of(410), Some(AttemptResult::Gone));
+    assert_eq!(of(302), Some(AttemptResult::Failed));
+    assert_eq!(Observed::of(&Err(PrepareError::NoPayload)).result, None, "not the endpoint's doing");
 }

@@ -82,3 +82,29 @@ pub fn http() -> reqwest::Client {
     install_crypto();
     reqwest::Client::new()
 }
+
+/// Posts `n` messages (event type `load.test`) to `app` through the HTTP API, 16 at
+/// a time, and returns their ids; every one must be accepted.
+pub async fn post_messages(server: &TestServer, app: &str, n: usize) -> Vec<String> {
+    let client = http();
+    let url = format!("{}/api/v1/app/{app}/msg", server.base_url);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        if tasks.len() >= 16 {
+            ids.push(tasks.join_next().await.expect("a task").expect("posted"));
+        }
+        let (client, url, token) = (client.clone(), url.clone(), server.token.clone());
+        tasks.spawn(async move {
+            let body = serde_json::json!({"eventType": "load.test", "payload": {"i": i}});
+            let response = client.post(&url).bearer_auth(token).json(&body).send().await.expect("post");
+            assert_eq!(response.status(), 202, "message {i} accepted");
+            let out: serde_json::Value = response.json().await.expect("JSON answer");
+            out["id"].as_str().expect("an id").to_owned()
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        ids.push(done.expect("posted"));
+    }
+    ids
+}

@@ -29,6 +29,8 @@ mod cluster;
 mod common;
 mod crash;
 mod errors;
+mod flow;
+mod operational;
 mod process;
 mod restart;
 mod retries;

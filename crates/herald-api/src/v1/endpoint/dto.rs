@@ -81,6 +81,10 @@ pub struct EndpointOut {
     pub description: String,
     pub metadata: BTreeMap<String, String>,
     pub disabled: bool,
+    /// Why Herald disabled the endpoint by itself (it answered `410 Gone`, or every
+    /// attempt failed for the configured window); absent otherwise. Herald's own field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_types: Option<Vec<String>>,
     /// The same as `eventTypes`, under the name newer SDKs read.
@@ -106,6 +110,7 @@ impl From<Endpoint> for EndpointOut {
             description: ep.description,
             metadata: ep.metadata,
             disabled: ep.disabled,
+            disabled_reason: ep.disabled_reason,
             filter_types: ep.event_types.clone(),
             event_types: ep.event_types,
             channels: ep.channels,

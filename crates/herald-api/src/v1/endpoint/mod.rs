@@ -10,7 +10,10 @@ pub(crate) mod secret;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use herald_core::{EndpointId, SigningKey, Timestamp};
+use std::sync::Arc;
+
+use herald_core::{Endpoint, EndpointId, SigningKey, Timestamp};
+use herald_delivery::OperationalEvent;
 use herald_store::Order;
 use http::StatusCode;
 
@@ -87,7 +90,7 @@ pub(crate) async fn create(
     let key = input.check(&state)?.unwrap_or_else(SigningKey::generate_symmetric);
     let ep = input.into_endpoint(&access.app.id, key, Timestamp::now());
     state.store.create_endpoint(&ep).await?;
-    Ok((StatusCode::CREATED, Json(ep.into())))
+    Ok((StatusCode::CREATED, Json(created(&state, ep).await)))
 }
 
 /// Get an endpoint by id or uid.
@@ -141,7 +144,7 @@ pub(crate) async fn update(
         let key = input.check(&state)?.unwrap_or_else(SigningKey::generate_symmetric);
         let ep = input.into_endpoint(&access.app.id, key, now);
         state.store.create_endpoint(&ep).await?;
-        return Ok((StatusCode::CREATED, Json(ep.into())));
+        return Ok((StatusCode::CREATED, Json(created(&state, ep).await)));
     };
     if input.check(&state)?.is_some() {
         return Err(ApiError::invalid(
@@ -149,9 +152,10 @@ pub(crate) async fn update(
             "rotate an existing endpoint's secret with secret/rotate",
         ));
     }
+    let was_disabled = ep.disabled;
     input.replace(&mut ep);
     ep.updated_at = now;
-    state.store.update_endpoint(&ep).await?;
+    let ep = updated(&state, ep, was_disabled).await?;
     Ok((StatusCode::OK, Json(ep.into())))
 }
 
@@ -176,9 +180,10 @@ pub(crate) async fn patch(
     Json(p): Json<EndpointPatch>,
 ) -> Result<Json<EndpointOut>, ApiError> {
     let mut ep = access.endpoint;
+    let was_disabled = ep.disabled;
     p.apply(&mut ep, &state)?;
     ep.updated_at = Timestamp::now();
-    state.store.update_endpoint(&ep).await?;
+    let ep = updated(&state, ep, was_disabled).await?;
     Ok(Json(ep.into()))
 }
 
@@ -201,5 +206,30 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_endpoint(&access.app.id, &access.endpoint.id).await?;
+    state.emit(OperationalEvent::EndpointDeleted(Arc::new(access.endpoint))).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends `endpoint.created` for a new endpoint and returns it.
+async fn created(state: &AppState, ep: Endpoint) -> EndpointOut {
+    let ep = Arc::new(ep);
+    state.emit(OperationalEvent::EndpointCreated(ep.clone())).await;
+    EndpointOut::from(Arc::unwrap_or_clone(ep))
+}
+
+/// Stores an endpoint's new fields and sends `endpoint.updated`. Disabling it
+/// fails its pending deliveries (they are not attempted; `recover` brings them back
+/// after it is enabled again); re-enabling it clears its health record, in the
+/// store and in the returned endpoint.
+async fn updated(state: &AppState, mut ep: Endpoint, was_disabled: bool) -> Result<Endpoint, ApiError> {
+    state.store.update_endpoint(&ep).await?;
+    if ep.disabled && !was_disabled {
+        state.store.disable_endpoint(&ep.id, None, ep.updated_at).await?;
+    }
+    if was_disabled && !ep.disabled {
+        (ep.failing_since, ep.disabled_reason) = (None, None);
+    }
+    let ep = Arc::new(ep);
+    state.emit(OperationalEvent::EndpointUpdated(ep.clone())).await;
+    Ok(Arc::unwrap_or_clone(ep))
 }

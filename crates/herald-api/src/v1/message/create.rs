@@ -7,14 +7,13 @@
 //! as is. The fresh deliveries are created already leased to this process and
 //! handed straight to the local workers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use herald_core::routing::endpoint_wants;
 use herald_core::{AppId, Application, Endpoint, Message, MessageId, Timestamp};
-use herald_delivery::Dispatch;
 use http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -249,16 +248,5 @@ pub(crate) async fn dispatch_new(
     msg: Message,
     destinations: Vec<Arc<Endpoint>>,
 ) -> Result<Arc<Message>, ApiError> {
-    let ids: Vec<_> = destinations.iter().map(|e| e.id.clone()).collect();
-    let lease = state.dispatch.lease_for_new(msg.created_at);
-    let deliveries = state.store.create_message(&msg, &ids, lease).await?;
-    let msg = Arc::new(msg);
-    if lease.is_some() && !deliveries.is_empty() {
-        let endpoints: HashMap<_, _> = destinations.into_iter().map(|e| (e.id.clone(), e)).collect();
-        state.dispatch.submit(deliveries.into_iter().filter_map(|delivery| {
-            let endpoint = endpoints.get(&delivery.endpoint_id)?.clone();
-            Some(Dispatch { delivery, message: msg.clone(), endpoint })
-        }));
-    }
-    Ok(msg)
+    Ok(state.dispatch.commit_and_send(state.store.as_ref(), msg, destinations).await?)
 }
