@@ -11,6 +11,10 @@
 //! The credential is part of the key, so a stored answer is never replayed to a
 //! different caller. Two concurrent first tries with the same key may both run; the
 //! first stored answer wins for later retries.
+//!
+//! Stored answers are plain rows. A handler whose answer carries a credential (a
+//! rotated signing secret, an app-portal token) marks it [`NotStored`], so the
+//! credential is never written to the database; a retry of such a request runs again.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -27,6 +31,11 @@ use crate::error::ApiError;
 
 const HEADER: &str = "idempotency-key";
 
+/// A response extension: this answer carries a credential and is not kept for
+/// replay (see the module docs). Return `(Extension(NotStored), Json(out))`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NotStored;
+
 /// The middleware (installed with `axum::middleware::from_fn_with_state`).
 pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
@@ -42,7 +51,7 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         Err(e) => return ApiError::from(e).into_response(),
     }
     let response = next.run(req).await;
-    if !response.status().is_success() {
+    if !response.status().is_success() || response.extensions().get::<NotStored>().is_some() {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -8,13 +8,14 @@
 
 use std::str::FromStr;
 
-use herald_store::StoreError;
+use herald_store::{SecretKey, StoreError};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::sql::Result;
 
-/// How [`crate::PgStore::connect`] sets up its pool.
+/// How [`crate::PgStore::connect`] sets up its pool. There is no `Default`: the
+/// secret key must be chosen by the caller, the same in every process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgOptions {
     /// Connections in the pool, at most (at least one is allowed). The `LISTEN`
@@ -25,11 +26,15 @@ pub struct PgOptions {
     /// (usually `public`). Lower-case letters, digits and `_`, not starting with a
     /// digit, at most 63 bytes.
     pub schema: Option<String>,
+    /// The key endpoint secrets are encrypted with ([`herald_store::secrets`]). Every
+    /// process sharing the database must be given the same one.
+    pub secret_key: SecretKey,
 }
 
-impl Default for PgOptions {
-    fn default() -> Self {
-        Self { max_connections: 16, schema: None }
+impl PgOptions {
+    /// Sixteen connections, the default `search_path`, and this key.
+    pub fn new(secret_key: SecretKey) -> Self {
+        Self { max_connections: 16, schema: None, secret_key }
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`crate::queue`].
 
 use herald_core::{Delivery, DeliveryStatus, Endpoint, EndpointId, Message, MessageId, Timestamp};
-use herald_store::{DeliveryCounts, MessageFilter, Page, PageQuery};
+use herald_store::{DeliveryCounts, MessageFilter, Page, PageQuery, SecretCipher};
 use sqlx::PgPool;
 
 use crate::messages::filter_messages;
@@ -14,6 +14,7 @@ pub(crate) async fn message_destinations(
     pool: &PgPool,
     msg: &MessageId,
     page: &PageQuery,
+    secrets: &SecretCipher,
 ) -> Result<Page<(Delivery, Endpoint)>> {
     let head = concat!(
         "SELECT ",
@@ -25,7 +26,7 @@ pub(crate) async fn message_destinations(
     let rows = Select::new(head)
         .and_bind("d.msg_id = ", msg.as_str(), "")
         .page("d.endpoint_id", page)
-        .fetch(pool, |r| Ok((rows::delivery(r)?, rows::endpoint(r, DELIVERY_WIDTH)?)))
+        .fetch(pool, |r| Ok((rows::delivery(r)?, rows::endpoint(r, DELIVERY_WIDTH, secrets)?)))
         .await?;
     Ok(Page::from_overfetch(rows, page))
 }

@@ -1,15 +1,15 @@
 //! Endpoints: rows scoped to an application, looked up by id or `uid`. Lists are
-//! TEXT[], maps JSON text; secrets go through [`rows::encode_secrets`]. Deleting an
+//! TEXT[], maps JSON text; secrets are sealed with the store's [`SecretCipher`]. Deleting an
 //! endpoint deletes its deliveries and attempts in the same statement.
 
 use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
-use herald_store::{Page, PageQuery, StoreError};
+use herald_store::{Page, PageQuery, SecretCipher, StoreError};
 use sqlx::PgPool;
 
 use crate::rows::{self, endpoint_columns};
 use crate::sql::{Result, Select, changed, db};
 
-pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
+pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher) -> Result<()> {
     sqlx::query(
         "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
            throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since, disabled_reason)
@@ -26,7 +26,7 @@ pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     .bind(ep.throttle_rate.map(i64::from))
     .bind(rows::encode_map(&ep.metadata))
     .bind(rows::encode_map(&ep.headers))
-    .bind(rows::encode_secrets(&ep.secrets))
+    .bind(secrets.seal(&ep.id, &ep.secrets))
     .bind(ep.created_at.millis())
     .bind(ep.updated_at.millis())
     .bind(ep.failing_since.map(Timestamp::millis))
@@ -38,42 +38,56 @@ pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint) -> Result<()> {
 }
 
 /// By id or uid within the application; an id match wins.
-pub(crate) async fn get(pool: &PgPool, app: &AppId, key: &str) -> Result<Option<Endpoint>> {
+pub(crate) async fn get(
+    pool: &PgPool,
+    app: &AppId,
+    key: &str,
+    secrets: &SecretCipher,
+) -> Result<Option<Endpoint>> {
     let sql = concat!(
         "SELECT ",
         endpoint_columns!("e."),
         " FROM endpoint e WHERE e.app_id = $1 AND (e.id = $2 OR e.uid = $2) ORDER BY e.id = $2 DESC LIMIT 1"
     );
     let row = sqlx::query(sql).bind(app.as_str()).bind(key).fetch_optional(pool).await.map_err(db)?;
-    row.as_ref().map(|r| rows::endpoint(r, 0)).transpose()
+    row.as_ref().map(|r| rows::endpoint(r, 0, secrets)).transpose()
 }
 
-pub(crate) async fn list(pool: &PgPool, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
+pub(crate) async fn list(
+    pool: &PgPool,
+    app: &AppId,
+    page: &PageQuery,
+    secrets: &SecretCipher,
+) -> Result<Page<Endpoint>> {
     let rows = Select::new(concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE TRUE"))
         .and_bind("e.app_id = ", app.as_str(), "")
         .page("e.id", page)
-        .fetch(pool, |r| rows::endpoint(r, 0))
+        .fetch(pool, |r| rows::endpoint(r, 0, secrets))
         .await?;
     Ok(Page::from_overfetch(rows, page))
 }
 
-pub(crate) async fn all(pool: &PgPool, app: &AppId) -> Result<Vec<Endpoint>> {
+pub(crate) async fn all(pool: &PgPool, app: &AppId, secrets: &SecretCipher) -> Result<Vec<Endpoint>> {
     let sql =
         concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = $1 ORDER BY e.id");
     let found = sqlx::query(sql).bind(app.as_str()).fetch_all(pool).await.map_err(db)?;
-    found.iter().map(|r| rows::endpoint(r, 0)).collect()
+    found.iter().map(|r| rows::endpoint(r, 0, secrets)).collect()
 }
 
-pub(crate) async fn by_id(pool: &PgPool, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
+pub(crate) async fn by_id(
+    pool: &PgPool,
+    ids: &[EndpointId],
+    secrets: &SecretCipher,
+) -> Result<Vec<Endpoint>> {
     let sql = concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.id = ANY($1)");
     let ids: Vec<&str> = ids.iter().map(EndpointId::as_str).collect();
     let found = sqlx::query(sql).bind(ids).fetch_all(pool).await.map_err(db)?;
-    found.iter().map(|r| rows::endpoint(r, 0)).collect()
+    found.iter().map(|r| rows::endpoint(r, 0, secrets)).collect()
 }
 
 /// Replaces the caller's fields; the health columns are the engine's, except that
 /// re-enabling clears them (the `CASE`s read the row as it was before the update).
-pub(crate) async fn update(pool: &PgPool, ep: &Endpoint) -> Result<()> {
+pub(crate) async fn update(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher) -> Result<()> {
     let done = sqlx::query(
         "UPDATE endpoint SET uid = $3, url = $4, description = $5, event_types = $6, channels = $7,
            disabled = $8, throttle_rate = $9, metadata = $10, headers = $11, secrets = $12,
@@ -93,7 +107,7 @@ pub(crate) async fn update(pool: &PgPool, ep: &Endpoint) -> Result<()> {
     .bind(ep.throttle_rate.map(i64::from))
     .bind(rows::encode_map(&ep.metadata))
     .bind(rows::encode_map(&ep.headers))
-    .bind(rows::encode_secrets(&ep.secrets))
+    .bind(secrets.seal(&ep.id, &ep.secrets))
     .bind(ep.updated_at.millis())
     .execute(pool)
     .await

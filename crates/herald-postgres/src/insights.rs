@@ -8,7 +8,7 @@
 //! `created_at`).
 
 use herald_core::{AppId, AttemptId, DeliveryStatus, Endpoint, Message, MessageId, Timestamp};
-use herald_store::{ActivityBucket, DeliveryCounts, MessageFilter, Page, PageQuery};
+use herald_store::{ActivityBucket, DeliveryCounts, MessageFilter, Page, PageQuery, SecretCipher};
 use sqlx::PgPool;
 
 use crate::messages::filter_messages;
@@ -78,7 +78,11 @@ pub(crate) async fn delivery_totals(pool: &PgPool) -> Result<DeliveryCounts> {
     Ok(DeliveryCounts::from_rows(rows.collect::<Result<Vec<_>>>()?))
 }
 
-pub(crate) async fn endpoints_needing_attention(pool: &PgPool, limit: usize) -> Result<Vec<Endpoint>> {
+pub(crate) async fn endpoints_needing_attention(
+    pool: &PgPool,
+    limit: usize,
+    secrets: &SecretCipher,
+) -> Result<Vec<Endpoint>> {
     let sql = concat!(
         "SELECT ",
         endpoint_columns!("e."),
@@ -86,7 +90,7 @@ pub(crate) async fn endpoints_needing_attention(pool: &PgPool, limit: usize) -> 
         " ORDER BY e.failing_since ASC NULLS LAST, e.id LIMIT $1"
     );
     let found = sqlx::query(sql).bind(int(limit)).fetch_all(pool).await.map_err(db)?;
-    found.iter().map(|r| rows::endpoint(r, 0)).collect()
+    found.iter().map(|r| rows::endpoint(r, 0, secrets)).collect()
 }
 
 pub(crate) async fn search_messages(

@@ -24,9 +24,11 @@
 //! - **Unique violations become `Conflict`** by SQLSTATE and constraint name
 //!   (`sql`), never by message text.
 //!
-//! What it deliberately does not do: encrypt secrets (the encode/decode pair in
-//! `rows` is where that will go), purge expired idempotency keys or tokens, or speak
-//! TLS to the database (add sqlx's `tls-rustls-ring-*` feature when a deployment needs
+//! - **Secrets sealed at the boundary**: endpoint secrets are encrypted with the
+//!   store's key ([`herald_store::secrets`]) when a row is written and decrypted when
+//!   read; the database holds only a check value that refuses a wrong key at connect.
+//!
+//! What it deliberately does not do: speak TLS to the database (add sqlx's `tls-rustls-ring-*` feature when a deployment needs
 //! it — never the aws-lc-rs one).
 
 #![forbid(unsafe_code)]
@@ -43,12 +45,13 @@ mod messages;
 mod migrate;
 mod queue;
 mod rows;
+mod secrets;
 mod sql;
 mod store;
 
 use std::sync::Arc;
 
-use herald_store::StoreError;
+use herald_store::{SecretCipher, StoreError};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::Notify;
@@ -67,6 +70,8 @@ pub struct PgStore {
     /// The schema the tables live in (`current_schema()` on a pooled connection): the
     /// payload of this store's notifications and the filter of the ones it hears.
     schema: Arc<str>,
+    /// Seals endpoint secrets on the way in and opens them on the way out.
+    secrets: SecretCipher,
 }
 
 impl PgStore {
@@ -74,16 +79,25 @@ impl PgStore {
     /// creates `options.schema` if it is missing, and brings the schema up to date.
     /// Several processes may do this at the same instant on an empty database: one
     /// migrates, the others wait for it and find nothing to do.
+    ///
+    /// Then the secret key is checked against the one the database was written with
+    /// ([`StoreError::SecretKeyMismatch`] if it differs), and endpoint secrets still
+    /// stored in plain text (written before encryption existed) are encrypted.
     pub async fn connect(url: &str, options: PgOptions) -> Result<Self, StoreError> {
         let connect = conn::connect_options(url, options.schema.as_deref())?;
         let pool = conn::pool(&connect, options.max_connections);
         migrate::run(&pool, options.schema.as_deref()).await?;
+        let cipher = SecretCipher::new(&options.secret_key);
+        let sealed = secrets::prepare(&pool, &cipher, options.schema.as_deref()).await?;
+        if sealed > 0 {
+            tracing::info!(endpoints = sealed, "encrypted endpoint secrets stored in plain text");
+        }
         let schema: Option<String> =
             sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await.map_err(sql::db)?;
         let schema = schema.ok_or_else(|| {
             StoreError::Backend("no schema on the search_path exists after migrating".into())
         })?;
-        Ok(Self { pool, connect, schema: schema.into() })
+        Ok(Self { pool, connect, schema: schema.into(), secrets: cipher })
     }
 
     /// Wakes `wake` whenever another connection — this process's or any other's — makes

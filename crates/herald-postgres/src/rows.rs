@@ -1,23 +1,22 @@
 //! Row ↔ domain mapping: the column lists every `SELECT` uses, the functions that turn
-//! a row back into a domain value, and the JSON encodings of maps and secrets.
+//! a row back into a domain value, and the JSON encodings of maps.
 //!
 //! Column lists are macros taking a table alias (`app_columns!("a.")`), so the SQL
 //! stays a compile-time `&'static str` (which sqlx 0.9 wants, and which keys its
 //! per-connection statement cache), and joined queries read the second table from a
 //! known offset (`*_WIDTH`).
 //!
-//! The map and secret encodings are byte-for-byte those of `herald-sqlite`'s `rows`
-//! module, so a database can be moved between backends by copying rows. They are pure
-//! and identical in both crates: they belong in `herald-store` (or next to the types
-//! in `herald-core`), where encryption at rest would then wrap them once.
+//! The map encodings are byte-for-byte those of `herald-sqlite`'s `rows` module, and
+//! endpoint secrets are sealed and opened by [`herald_store::secrets`] in both, so a
+//! database can be moved between backends by copying rows.
 
 use std::collections::BTreeMap;
 
 use herald_core::{
-    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointSecrets,
-    EventType, Message, MessageId, SigningKey, Timestamp, Trigger,
+    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType,
+    Message, MessageId, Timestamp, Trigger,
 };
-use herald_store::StoreError;
+use herald_store::{SecretCipher, StoreError};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{Decode, Postgres, Row, Type};
@@ -101,10 +100,12 @@ pub(crate) fn event_type(row: &PgRow) -> Result<EventType> {
     })
 }
 
-/// An endpoint whose columns start at `at`.
-pub(crate) fn endpoint(row: &PgRow, at: usize) -> Result<Endpoint> {
+/// An endpoint whose columns start at `at`, its secrets opened with `secrets`.
+pub(crate) fn endpoint(row: &PgRow, at: usize, secrets: &SecretCipher) -> Result<Endpoint> {
+    let id = EndpointId::from_trusted(col(row, at)?);
     Ok(Endpoint {
-        id: EndpointId::from_trusted(col(row, at)?),
+        secrets: secrets.open(&id, &col::<String>(row, at + 11)?)?,
+        id,
         app_id: AppId::from_trusted(col(row, at + 1)?),
         uid: col(row, at + 2)?,
         url: col(row, at + 3)?,
@@ -115,7 +116,6 @@ pub(crate) fn endpoint(row: &PgRow, at: usize) -> Result<Endpoint> {
         throttle_rate: col::<Option<i64>>(row, at + 8)?.map(|r| narrow(r, "throttle rate")).transpose()?,
         metadata: decode_map(&col::<String>(row, at + 9)?)?,
         headers: decode_map(&col::<String>(row, at + 10)?)?,
-        secrets: decode_secrets(&col::<String>(row, at + 11)?)?,
         failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
         disabled_reason: col(row, at + 15)?,
         created_at: Timestamp(col(row, at + 12)?),
@@ -192,38 +192,6 @@ pub(crate) fn encode_map(map: &BTreeMap<String, String>) -> String {
     Value::Object(object).to_string()
 }
 
-/// The one place endpoint secrets are turned into stored text, so encryption at rest
-/// can wrap this pair: `{"current": "whsec_…", "previous": [{"key": "…", "until": ms}]}`.
-pub(crate) fn encode_secrets(secrets: &EndpointSecrets) -> String {
-    let previous = secrets.previous.iter().map(|(key, until)| {
-        let mut entry = serde_json::Map::new();
-        entry.insert("key".into(), Value::from(key.expose()));
-        entry.insert("until".into(), Value::from(until.millis()));
-        Value::Object(entry)
-    });
-    let mut object = serde_json::Map::new();
-    object.insert("current".into(), Value::from(secrets.current.expose()));
-    object.insert("previous".into(), Value::Array(previous.collect()));
-    Value::Object(object).to_string()
-}
-
-/// The inverse of [`encode_secrets`].
-pub(crate) fn decode_secrets(text: &str) -> Result<EndpointSecrets> {
-    let bad = || StoreError::Corrupt("endpoint secrets are malformed".into());
-    let value: Value = serde_json::from_str(text).map_err(corrupt("endpoint secrets"))?;
-    let key = |v: &Value| -> Result<SigningKey> {
-        SigningKey::parse(v.as_str().ok_or_else(bad)?).map_err(corrupt("endpoint secret key"))
-    };
-    let current = key(&value["current"])?;
-    let previous = value["previous"]
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|entry| Ok((key(&entry["key"])?, Timestamp(entry["until"].as_i64().ok_or_else(bad)?))))
-        .collect::<Result<_>>()?;
-    Ok(EndpointSecrets { current, previous })
-}
-
 fn decode_map(text: &str) -> Result<BTreeMap<String, String>> {
     serde_json::from_str(text).map_err(corrupt("JSON map"))
 }
@@ -243,15 +211,6 @@ fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_round_trip_with_previous_keys() {
-        let mut secrets = EndpointSecrets::new(SigningKey::generate_symmetric());
-        secrets.rotate(SigningKey::generate_ed25519(), Timestamp(1_000), std::time::Duration::from_secs(60));
-        let decoded = decode_secrets(&encode_secrets(&secrets)).expect("decode");
-        assert_eq!(decoded, secrets);
-        assert!(decode_secrets("{\"current\": 3}").is_err());
-    }
 
     #[test]
     fn maps_are_json_objects() {

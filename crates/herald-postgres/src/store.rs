@@ -58,27 +58,27 @@ impl Store for PgStore {
     }
 
     async fn create_endpoint(&self, ep: &Endpoint) -> Result<()> {
-        endpoints::insert(&self.pool, ep).await
+        endpoints::insert(&self.pool, ep, &self.secrets).await
     }
 
     async fn get_endpoint(&self, app: &AppId, id_or_uid: &str) -> Result<Option<Endpoint>> {
-        endpoints::get(&self.pool, app, id_or_uid).await
+        endpoints::get(&self.pool, app, id_or_uid, &self.secrets).await
     }
 
     async fn list_endpoints(&self, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
-        endpoints::list(&self.pool, app, page).await
+        endpoints::list(&self.pool, app, page, &self.secrets).await
     }
 
     async fn all_endpoints(&self, app: &AppId) -> Result<Vec<Endpoint>> {
-        endpoints::all(&self.pool, app).await
+        endpoints::all(&self.pool, app, &self.secrets).await
     }
 
     async fn endpoints_by_id(&self, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
-        endpoints::by_id(&self.pool, ids).await
+        endpoints::by_id(&self.pool, ids, &self.secrets).await
     }
 
     async fn update_endpoint(&self, ep: &Endpoint) -> Result<()> {
-        endpoints::update(&self.pool, ep).await
+        endpoints::update(&self.pool, ep, &self.secrets).await
     }
 
     async fn delete_endpoint(&self, app: &AppId, id: &EndpointId) -> Result<()> {
@@ -171,7 +171,7 @@ impl Store for PgStore {
         msg: &MessageId,
         page: &PageQuery,
     ) -> Result<Page<(Delivery, Endpoint)>> {
-        deliveries::message_destinations(&self.pool, msg, page).await
+        deliveries::message_destinations(&self.pool, msg, page, &self.secrets).await
     }
 
     async fn endpoint_messages(
@@ -249,7 +249,7 @@ impl Store for PgStore {
     }
 
     async fn endpoints_needing_attention(&self, limit: usize) -> Result<Vec<Endpoint>> {
-        insights::endpoints_needing_attention(&self.pool, limit).await
+        insights::endpoints_needing_attention(&self.pool, limit, &self.secrets).await
     }
 
     async fn search_messages(

@@ -9,12 +9,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use herald_store::StoreError;
+use herald_store::{SecretKey, StoreError};
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::sql::{DbResult, Result};
 
-/// How the store opens its database.
+/// How the store opens its database. There is no `Default`: the secret key must be
+/// chosen by the caller (the binary keeps one in the data directory).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqliteOptions {
     /// `PRAGMA synchronous = FULL` (every commit is fsynced) instead of `NORMAL`
@@ -23,11 +24,14 @@ pub struct SqliteOptions {
     pub synchronous_full: bool,
     /// Read connections in the pool (at least one is opened).
     pub readers: usize,
+    /// The key endpoint secrets are encrypted with; see [`herald_store::secrets`].
+    pub secret_key: SecretKey,
 }
 
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        Self { synchronous_full: false, readers: 4 }
+impl SqliteOptions {
+    /// The default options (`synchronous = NORMAL`, four readers) with this key.
+    pub fn new(secret_key: SecretKey) -> Self {
+        Self { synchronous_full: false, readers: 4, secret_key }
     }
 }
 
@@ -140,7 +144,7 @@ mod tests {
     fn migrations_run_once_and_set_the_version() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("nested/herald.db");
-        let options = SqliteOptions::default();
+        let options = SqliteOptions::new(SecretKey::generate());
         drop(open_writer(&path, &options).expect("first open"));
         let conn = open_writer(&path, &options).expect("second open");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");

@@ -3,7 +3,7 @@
 //! [`crate::queue`].
 
 use herald_core::{Delivery, DeliveryStatus, Endpoint, EndpointId, Message, MessageId, Timestamp};
-use herald_store::{DeliveryCounts, MessageFilter, Page, PageQuery};
+use herald_store::{DeliveryCounts, MessageFilter, Page, PageQuery, SecretCipher};
 use rusqlite::Connection;
 
 use crate::messages::filter_messages;
@@ -14,6 +14,7 @@ pub(crate) fn message_destinations(
     conn: &Connection,
     msg: &MessageId,
     page: &PageQuery,
+    secrets: &SecretCipher,
 ) -> Result<Page<(Delivery, Endpoint)>> {
     let head = concat!(
         "SELECT ",
@@ -24,7 +25,7 @@ pub(crate) fn message_destinations(
     );
     let rows = Select::new(head, [text(msg.as_str())])
         .page("d.endpoint_id", page)
-        .fetch(conn, |r| Ok((rows::delivery(r)?, rows::endpoint(r, DELIVERY_WIDTH)?)))?;
+        .fetch(conn, |r| Ok((rows::delivery(r)?, rows::endpoint(r, DELIVERY_WIDTH, secrets)?)))?;
     Ok(Page::from_overfetch(rows, page))
 }
 

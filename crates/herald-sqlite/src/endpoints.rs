@@ -1,9 +1,9 @@
 //! Endpoints: rows scoped to an application, looked up by id or `uid`. Lists and maps
-//! are JSON text; secrets go through [`rows::encode_secrets`]. Deleting an endpoint
+//! are JSON text; secrets are sealed with the store's [`SecretCipher`]. Deleting an endpoint
 //! deletes its deliveries and attempts.
 
 use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
-use herald_store::{Page, PageQuery, StoreError};
+use herald_store::{Page, PageQuery, SecretCipher, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rows::{self, endpoint_columns};
@@ -11,7 +11,7 @@ use crate::sql::{DbResult, Result, Select, changed, json_list, text};
 
 const KEYS: (&str, &str) = ("endpoint id", "endpoint uid");
 
-pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
+pub(crate) fn insert(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
@@ -32,7 +32,7 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
         ep.throttle_rate,
         rows::encode_map(&ep.metadata),
         rows::encode_map(&ep.headers),
-        rows::encode_secrets(&ep.secrets),
+        secrets.seal(&ep.id, &ep.secrets),
         ep.created_at.millis(),
         ep.updated_at.millis(),
         ep.failing_since.map(Timestamp::millis),
@@ -43,41 +43,56 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint) -> Result<()> {
 }
 
 /// By id or uid within the application; an id match wins.
-pub(crate) fn get(conn: &Connection, app: &AppId, key: &str) -> Result<Option<Endpoint>> {
+pub(crate) fn get(
+    conn: &Connection,
+    app: &AppId,
+    key: &str,
+    secrets: &SecretCipher,
+) -> Result<Option<Endpoint>> {
     let sql = concat!(
         "SELECT ",
         endpoint_columns!("e."),
         " FROM endpoint e WHERE e.app_id = ?1 AND (e.id = ?2 OR e.uid = ?2) ORDER BY e.id = ?2 DESC LIMIT 1"
     );
     let mut stmt = conn.prepare_cached(sql).db()?;
-    stmt.query_row([app.as_str(), key], |row| Ok(rows::endpoint(row, 0))).optional().db()?.transpose()
+    stmt.query_row([app.as_str(), key], |row| Ok(rows::endpoint(row, 0, secrets)))
+        .optional()
+        .db()?
+        .transpose()
 }
 
-pub(crate) fn list(conn: &Connection, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
+pub(crate) fn list(
+    conn: &Connection,
+    app: &AppId,
+    page: &PageQuery,
+    secrets: &SecretCipher,
+) -> Result<Page<Endpoint>> {
     let head = concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = ?");
-    let rows =
-        Select::new(head, [text(app.as_str())]).page("e.id", page).fetch(conn, |r| rows::endpoint(r, 0))?;
+    let rows = Select::new(head, [text(app.as_str())])
+        .page("e.id", page)
+        .fetch(conn, |r| rows::endpoint(r, 0, secrets))?;
     Ok(Page::from_overfetch(rows, page))
 }
 
-pub(crate) fn all(conn: &Connection, app: &AppId) -> Result<Vec<Endpoint>> {
+pub(crate) fn all(conn: &Connection, app: &AppId, secrets: &SecretCipher) -> Result<Vec<Endpoint>> {
     let head =
         concat!("SELECT ", endpoint_columns!("e."), " FROM endpoint e WHERE e.app_id = ? ORDER BY e.id");
-    Select::new(head, [text(app.as_str())]).fetch(conn, |r| rows::endpoint(r, 0))
+    Select::new(head, [text(app.as_str())]).fetch(conn, |r| rows::endpoint(r, 0, secrets))
 }
 
-pub(crate) fn by_id(conn: &Connection, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
+pub(crate) fn by_id(conn: &Connection, ids: &[EndpointId], secrets: &SecretCipher) -> Result<Vec<Endpoint>> {
     let head = concat!(
         "SELECT ",
         endpoint_columns!("e."),
         " FROM endpoint e WHERE e.id IN (SELECT value FROM json_each(?))"
     );
-    Select::new(head, [json_list(ids.iter().map(EndpointId::as_str))]).fetch(conn, |r| rows::endpoint(r, 0))
+    Select::new(head, [json_list(ids.iter().map(EndpointId::as_str))])
+        .fetch(conn, |r| rows::endpoint(r, 0, secrets))
 }
 
 /// Replaces the caller's fields; the health columns are the engine's, except that
 /// re-enabling clears them (the `CASE`s read the row as it was before the update).
-pub(crate) fn update(conn: &Connection, ep: &Endpoint) -> Result<()> {
+pub(crate) fn update(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "UPDATE endpoint SET uid = ?3, url = ?4, description = ?5, event_types = ?6, channels = ?7,
@@ -101,7 +116,7 @@ pub(crate) fn update(conn: &Connection, ep: &Endpoint) -> Result<()> {
             ep.throttle_rate,
             rows::encode_map(&ep.metadata),
             rows::encode_map(&ep.headers),
-            rows::encode_secrets(&ep.secrets),
+            secrets.seal(&ep.id, &ep.secrets),
             ep.updated_at.millis(),
         ])
         .or_conflict(KEYS.0, KEYS.1)?;

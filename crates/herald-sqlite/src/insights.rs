@@ -8,7 +8,7 @@
 //! `created_at`).
 
 use herald_core::{AppId, AttemptId, DeliveryStatus, Endpoint, Message, MessageId, Timestamp};
-use herald_store::{ActivityBucket, DeliveryCounts, MessageFilter, Page, PageQuery};
+use herald_store::{ActivityBucket, DeliveryCounts, MessageFilter, Page, PageQuery, SecretCipher};
 use rusqlite::Connection;
 
 use crate::messages::filter_messages;
@@ -73,14 +73,19 @@ pub(crate) fn delivery_totals(conn: &Connection) -> Result<DeliveryCounts> {
     Ok(DeliveryCounts::from_rows(rows.collect::<Result<Vec<_>>>()?))
 }
 
-pub(crate) fn endpoints_needing_attention(conn: &Connection, limit: usize) -> Result<Vec<Endpoint>> {
+pub(crate) fn endpoints_needing_attention(
+    conn: &Connection,
+    limit: usize,
+    secrets: &SecretCipher,
+) -> Result<Vec<Endpoint>> {
     let sql = concat!(
         "SELECT ",
         endpoint_columns!("e."),
         " FROM endpoint e WHERE e.failing_since IS NOT NULL OR e.disabled <> 0",
         " ORDER BY e.failing_since IS NULL, e.failing_since, e.id LIMIT ?"
     );
-    Select::new(sql, [rusqlite::types::Value::Integer(int(limit))]).fetch(conn, |r| rows::endpoint(r, 0))
+    Select::new(sql, [rusqlite::types::Value::Integer(int(limit))])
+        .fetch(conn, |r| rows::endpoint(r, 0, secrets))
 }
 
 pub(crate) fn search_messages(

@@ -19,9 +19,13 @@
 //!   endpoint deletes what it owns explicitly, and the hot inserts do no parent
 //!   look-ups.
 //!
-//! What it deliberately does not do: encrypt secrets (the encode/decode pair in
-//! [`rows`] is where that will go), purge expired idempotency keys or tokens, or
-//! share a database between processes beyond what SQLite's locking allows.
+//! - **Secrets sealed at the boundary**: endpoint secrets are encrypted with the
+//!   store's key ([`herald_store::secrets`]) when a row is written and decrypted when
+//!   it is read; the key itself never reaches the file, only a check value that
+//!   refuses a wrong key at open ([`secrets`]).
+//!
+//! What it deliberately does not do: share a database between processes beyond what
+//! SQLite's locking allows.
 
 #![forbid(unsafe_code)]
 
@@ -36,6 +40,7 @@ mod messages;
 mod queue;
 mod readers;
 mod rows;
+mod secrets;
 mod sql;
 mod store;
 mod writer;
@@ -43,7 +48,7 @@ mod writer;
 use std::path::Path;
 use std::sync::Arc;
 
-use herald_store::StoreError;
+use herald_store::{SecretCipher, SecretKey, StoreError};
 
 pub use conn::SqliteOptions;
 
@@ -55,14 +60,17 @@ use crate::writer::Writer;
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    /// Seals endpoint secrets on the way in and opens them on the way out.
+    secrets: SecretCipher,
     /// Held for the store's life: one process per database file (see `open_with`).
     _lock: std::fs::File,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` with default options.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with(path, SqliteOptions::default())
+    /// Opens (creating if needed) the database at `path` with default options and
+    /// the secret key its endpoint secrets are (to be) encrypted with.
+    pub fn open(path: &Path, secret_key: &SecretKey) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::new(secret_key.clone()))
     }
 
     /// Opens (creating if needed) the database at `path`, creating its directory too,
@@ -74,16 +82,26 @@ impl SqliteStore {
     /// hold leases on this file, every lease left by the previous run (a crash or a
     /// stop with work in flight) is released at once, and that work resumes now
     /// instead of when the leases expire.
+    ///
+    /// The secret key is checked against the one the database was written with
+    /// before anything else is read: another key is
+    /// [`StoreError::SecretKeyMismatch`]. Endpoint secrets still stored in plain
+    /// text (written before encryption existed) are encrypted now.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         let lock = conn::lock_exclusively(path)?;
-        let write_conn = conn::open_writer(path, &options)?;
+        let mut write_conn = conn::open_writer(path, &options)?;
+        let cipher = SecretCipher::new(&options.secret_key);
+        let sealed = secrets::prepare(&mut write_conn, &cipher)?;
+        if sealed > 0 {
+            tracing::info!(endpoints = sealed, "encrypted endpoint secrets stored in plain text");
+        }
         let released = conn::release_leases(&write_conn)?;
         if released > 0 {
             tracing::info!(released, "resuming deliveries left in flight by the previous run");
         }
         let readers = Readers::open(path, options.readers)?;
         let writer = Writer::spawn(write_conn)?;
-        Ok(Self { writer, readers, _lock: lock })
+        Ok(Self { writer, readers, secrets: cipher, _lock: lock })
     }
 }
 

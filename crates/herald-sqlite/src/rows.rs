@@ -1,5 +1,6 @@
 //! Row ↔ domain mapping: the column lists every `SELECT` uses, the functions that turn
-//! a row back into a domain value, and the JSON encodings of lists, maps and secrets.
+//! a row back into a domain value, and the JSON encodings of lists and maps. Endpoint
+//! secrets are sealed and opened by [`herald_store::secrets`], the same in both stores.
 //!
 //! Column lists are macros taking a table alias (`cols!("m.")`), so the SQL stays a
 //! compile-time `&'static str` that `prepare_cached` can key on, and joined queries
@@ -8,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use herald_core::{
-    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointSecrets,
-    EventType, Message, MessageId, SigningKey, Timestamp, Trigger,
+    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType,
+    Message, MessageId, Timestamp, Trigger,
 };
-use herald_store::StoreError;
+use herald_store::{SecretCipher, StoreError};
 use rusqlite::Row;
 use rusqlite::types::FromSql;
 use serde_json::Value;
@@ -95,10 +96,12 @@ pub(crate) fn event_type(row: &Row<'_>) -> Result<EventType> {
     })
 }
 
-/// An endpoint whose columns start at `at`.
-pub(crate) fn endpoint(row: &Row<'_>, at: usize) -> Result<Endpoint> {
+/// An endpoint whose columns start at `at`, its secrets opened with `secrets`.
+pub(crate) fn endpoint(row: &Row<'_>, at: usize, secrets: &SecretCipher) -> Result<Endpoint> {
+    let id = EndpointId::from_trusted(col(row, at)?);
     Ok(Endpoint {
-        id: EndpointId::from_trusted(col(row, at)?),
+        secrets: secrets.open(&id, &col::<String>(row, at + 11)?)?,
+        id,
         app_id: AppId::from_trusted(col(row, at + 1)?),
         uid: col(row, at + 2)?,
         url: col(row, at + 3)?,
@@ -109,7 +112,6 @@ pub(crate) fn endpoint(row: &Row<'_>, at: usize) -> Result<Endpoint> {
         throttle_rate: col(row, at + 8)?,
         metadata: decode_map(&col::<String>(row, at + 9)?)?,
         headers: decode_map(&col::<String>(row, at + 10)?)?,
-        secrets: decode_secrets(&col::<String>(row, at + 11)?)?,
         failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
         disabled_reason: col(row, at + 15)?,
         created_at: Timestamp(col(row, at + 12)?),
@@ -180,38 +182,6 @@ pub(crate) fn encode_list(list: Option<&Vec<String>>) -> Option<String> {
     list.map(|items| Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect()).to_string())
 }
 
-/// The one place endpoint secrets are turned into stored text, so encryption at rest
-/// can wrap this pair: `{"current": "whsec_…", "previous": [{"key": "…", "until": ms}]}`.
-pub(crate) fn encode_secrets(secrets: &EndpointSecrets) -> String {
-    let previous = secrets.previous.iter().map(|(key, until)| {
-        let mut entry = serde_json::Map::new();
-        entry.insert("key".into(), Value::from(key.expose()));
-        entry.insert("until".into(), Value::from(until.millis()));
-        Value::Object(entry)
-    });
-    let mut object = serde_json::Map::new();
-    object.insert("current".into(), Value::from(secrets.current.expose()));
-    object.insert("previous".into(), Value::Array(previous.collect()));
-    Value::Object(object).to_string()
-}
-
-/// The inverse of [`encode_secrets`].
-pub(crate) fn decode_secrets(text: &str) -> Result<EndpointSecrets> {
-    let bad = || StoreError::Corrupt("endpoint secrets are malformed".into());
-    let value: Value = serde_json::from_str(text).map_err(corrupt("endpoint secrets"))?;
-    let key = |v: &Value| -> Result<SigningKey> {
-        SigningKey::parse(v.as_str().ok_or_else(bad)?).map_err(corrupt("endpoint secret key"))
-    };
-    let current = key(&value["current"])?;
-    let previous = value["previous"]
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|entry| Ok((key(&entry["key"])?, Timestamp(entry["until"].as_i64().ok_or_else(bad)?))))
-        .collect::<Result<_>>()?;
-    Ok(EndpointSecrets { current, previous })
-}
-
 fn decode_map(text: &str) -> Result<BTreeMap<String, String>> {
     serde_json::from_str(text).map_err(corrupt("JSON map"))
 }
@@ -227,18 +197,4 @@ pub(crate) fn col<T: FromSql>(row: &Row<'_>, index: usize) -> Result<T> {
 
 fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_round_trip_with_previous_keys() {
-        let mut secrets = EndpointSecrets::new(SigningKey::generate_symmetric());
-        secrets.rotate(SigningKey::generate_ed25519(), Timestamp(1_000), std::time::Duration::from_secs(60));
-        let decoded = decode_secrets(&encode_secrets(&secrets)).expect("decode");
-        assert_eq!(decoded, secrets);
-        assert!(decode_secrets("{\"current\": 3}").is_err());
-    }
 }

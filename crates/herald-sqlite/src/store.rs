@@ -68,32 +68,38 @@ impl Store for SqliteStore {
 
     async fn create_endpoint(&self, ep: &Endpoint) -> Result<()> {
         let ep = ep.clone();
-        self.writer.run(move |tx| endpoints::insert(tx, &ep)).await
+        let secrets = self.secrets.clone();
+        self.writer.run(move |tx| endpoints::insert(tx, &ep, &secrets)).await
     }
 
     async fn get_endpoint(&self, app: &AppId, id_or_uid: &str) -> Result<Option<Endpoint>> {
         let (app, key) = (app.clone(), id_or_uid.to_owned());
-        self.readers.run(move |conn| endpoints::get(conn, &app, &key)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| endpoints::get(conn, &app, &key, &secrets)).await
     }
 
     async fn list_endpoints(&self, app: &AppId, page: &PageQuery) -> Result<Page<Endpoint>> {
         let (app, page) = (app.clone(), page.clone());
-        self.readers.run(move |conn| endpoints::list(conn, &app, &page)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| endpoints::list(conn, &app, &page, &secrets)).await
     }
 
     async fn all_endpoints(&self, app: &AppId) -> Result<Vec<Endpoint>> {
         let app = app.clone();
-        self.readers.run(move |conn| endpoints::all(conn, &app)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| endpoints::all(conn, &app, &secrets)).await
     }
 
     async fn endpoints_by_id(&self, ids: &[EndpointId]) -> Result<Vec<Endpoint>> {
         let ids = ids.to_vec();
-        self.readers.run(move |conn| endpoints::by_id(conn, &ids)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| endpoints::by_id(conn, &ids, &secrets)).await
     }
 
     async fn update_endpoint(&self, ep: &Endpoint) -> Result<()> {
         let ep = ep.clone();
-        self.writer.run(move |tx| endpoints::update(tx, &ep)).await
+        let secrets = self.secrets.clone();
+        self.writer.run(move |tx| endpoints::update(tx, &ep, &secrets)).await
     }
 
     async fn delete_endpoint(&self, app: &AppId, id: &EndpointId) -> Result<()> {
@@ -200,7 +206,8 @@ impl Store for SqliteStore {
         page: &PageQuery,
     ) -> Result<Page<(Delivery, Endpoint)>> {
         let (msg, page) = (msg.clone(), page.clone());
-        self.readers.run(move |conn| deliveries::message_destinations(conn, &msg, &page)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| deliveries::message_destinations(conn, &msg, &page, &secrets)).await
     }
 
     async fn endpoint_messages(
@@ -290,7 +297,8 @@ impl Store for SqliteStore {
     }
 
     async fn endpoints_needing_attention(&self, limit: usize) -> Result<Vec<Endpoint>> {
-        self.readers.run(move |conn| insights::endpoints_needing_attention(conn, limit)).await
+        let secrets = self.secrets.clone();
+        self.readers.run(move |conn| insights::endpoints_needing_attention(conn, limit, &secrets)).await
     }
 
     async fn search_messages(

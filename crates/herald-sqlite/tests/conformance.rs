@@ -8,11 +8,11 @@ use herald_core::{
     AppId, Application, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey, Timestamp,
 };
 use herald_sqlite::{SqliteOptions, SqliteStore};
-use herald_store::{MessageFilter, Order, PageQuery, Store, StoreError};
+use herald_store::{MessageFilter, Order, PageQuery, SecretKey, Store, StoreError};
 
 fn temp_store() -> (tempfile::TempDir, Arc<SqliteStore>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("herald.db")).expect("open");
+    let store = SqliteStore::open(&dir.path().join("herald.db"), &SecretKey::generate()).expect("open");
     (dir, Arc::new(store))
 }
 
@@ -129,8 +129,9 @@ async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("data/herald.db");
     let app = app();
+    let key = SecretKey::generate();
     {
-        let options = SqliteOptions { synchronous_full: true, readers: 1 };
+        let options = SqliteOptions { synchronous_full: true, readers: 1, ..SqliteOptions::new(key.clone()) };
         let store = SqliteStore::open_with(&path, options).expect("open");
         store.create_app(&app).await.expect("create_app");
         store
@@ -138,7 +139,7 @@ async fn data_survives_reopening_the_file() {
             .await
             .expect("create_message");
     }
-    let store = SqliteStore::open(&path).expect("reopen");
+    let store = SqliteStore::open(&path, &key).expect("reopen");
     assert_eq!(store.get_app(app.id.as_str()).await.expect("get_app"), Some(app.clone()));
     assert!(store.get_message(&app.id, "kept").await.expect("get_message").is_some(), "the message is kept");
     store.ping().await.expect("ping");
@@ -148,8 +149,9 @@ async fn data_survives_reopening_the_file() {
 async fn a_second_process_cannot_open_the_same_file_and_a_reopen_releases_leases() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("herald.db");
-    let store = SqliteStore::open(&path).expect("first open");
-    let second = SqliteStore::open(&path).expect_err("the file is locked by the first store");
+    let key = SecretKey::generate();
+    let store = SqliteStore::open(&path, &key).expect("first open");
+    let second = SqliteStore::open(&path, &key).expect_err("the file is locked by the first store");
     assert!(second.to_string().contains("storage backend"), "{second}");
     let source = std::error::Error::source(&second).map(ToString::to_string).unwrap_or_default();
     assert!(source.contains("in use by another Herald process"), "{source}");
@@ -164,7 +166,7 @@ async fn a_second_process_cannot_open_the_same_file_and_a_reopen_releases_leases
     assert!(store.claim_due(msg.created_at, far, 10).await.expect("claim").is_empty(), "leased");
     drop(store);
 
-    let store = SqliteStore::open(&path).expect("reopened after the first store closed");
+    let store = SqliteStore::open(&path, &key).expect("reopened after the first store closed");
     let claimed = store.claim_due(msg.created_at, far, 10).await.expect("claim");
     assert_eq!(claimed.len(), 1, "the previous run's lease was released on open");
 }

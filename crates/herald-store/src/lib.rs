@@ -13,6 +13,7 @@
 
 pub mod conformance;
 mod query;
+pub mod secrets;
 
 use async_trait::async_trait;
 use herald_core::{
@@ -21,6 +22,7 @@ use herald_core::{
 };
 
 pub use query::{AttemptFilter, Cursor, MessageFilter, Order, Page, PageQuery};
+pub use secrets::{SecretCipher, SecretKey};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -37,6 +39,10 @@ pub enum StoreError {
     /// A row could not be read back into a domain value.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The store was opened with a secret key other than the one its endpoint
+    /// secrets were written with (see [`secrets`]); it refuses to start.
+    #[error("the secret key does not match the one this database was written with")]
+    SecretKeyMismatch,
     /// The database failed (I/O, connection, lock); the source says how.
     #[error("storage backend error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -7,4 +7,4 @@ mod receiver;
 mod server;
 
 pub use receiver::{Received, Reply, TestReceiver};
-pub use server::{Backend, Stopped, TestServer};
+pub use server::{Backend, Stopped, TestServer, postgres_test_key};

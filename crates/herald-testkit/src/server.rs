@@ -131,6 +131,9 @@ impl TestServer {
         config.retry.schedule = herald_core_schedule();
         config.retry.jitter = 0.0;
         tweak(&mut config);
+        if matches!(config.database, Database::Postgres { .. }) && config.secret_key.is_none() {
+            config.secret_key = Some(postgres_test_key());
+        }
         let database = config.database.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -166,6 +169,14 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// The secret key of servers on PostgreSQL, which must be configured there (on
+/// SQLite the server keeps its own in the data directory). One fixed key, so a
+/// restart on the same schema reads what the first server wrote.
+pub fn postgres_test_key() -> herald_store::SecretKey {
+    herald_store::SecretKey::from_base64("aGVyYWxkLXRlc3RraXQtcG9zdGdyZXMta2V5LTMyYiE=")
+        .unwrap_or_else(|e| unreachable!("a valid constant key: {e}"))
 }
 
 fn herald_core_schedule() -> Vec<std::time::Duration> {

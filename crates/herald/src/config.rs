@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use herald_core::retry::{parse_duration, parse_schedule};
 use herald_core::{HealthPolicy, RetryPolicy};
+use herald_store::SecretKey;
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -43,6 +44,11 @@ pub struct ServeArgs {
     /// The admin API token. Generated and kept in the data directory when unset.
     #[arg(long, env = "HERALD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// The key endpoint secrets are encrypted with: 32 bytes in base64 (`openssl rand
+    /// -base64 32`). Generated and kept in the data directory when unset (SQLite);
+    /// required with PostgreSQL, the same in every process.
+    #[arg(long, env = "HERALD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     /// Delays between retries, e.g. `5s,5m,30m,2h,5h,10h,10h`.
     #[arg(long, env = "HERALD_RETRY_SCHEDULE")]
     pub retry_schedule: Option<String>,
@@ -83,7 +89,14 @@ pub struct ServeArgs {
     /// The URL users reach this server at, for links (default: http://<listen>).
     #[arg(long, env = "HERALD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How long message payloads and attempt response bodies are kept, e.g. `90d`
+    /// (default); a message's own `payloadRetentionPeriod` wins for its payload.
+    #[arg(long, env = "HERALD_RETENTION")]
+    pub retention: Option<String>,
 }
+
+/// How long payloads and response bodies are kept by default: Svix's 90 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 60 * 60);
 
 /// The same settings in a TOML file; unknown keys are an error (typos do not pass silently).
 #[derive(Deserialize, Debug, Default)]
@@ -97,6 +110,7 @@ struct FileConfig {
     no_workers: Option<bool>,
     workers_only: Option<bool>,
     admin_token: Option<String>,
+    secret_key: Option<String>,
     retry_schedule: Option<String>,
     allow_networks: Option<String>,
     request_timeout: Option<String>,
@@ -109,6 +123,7 @@ struct FileConfig {
     sqlite_synchronous: Option<String>,
     log_format: Option<String>,
     public_url: Option<String>,
+    retention: Option<String>,
 }
 
 /// Where the data lives.
@@ -175,6 +190,9 @@ pub struct Config {
     pub role: Role,
     /// `None`: generate one (or reuse the one kept in the data directory).
     pub admin_token: Option<String>,
+    /// `None`: generate one (or reuse the one kept in the data directory); refused
+    /// with PostgreSQL, whose processes must share one key.
+    pub secret_key: Option<SecretKey>,
     pub retry: RetryPolicy,
     pub allow_networks: Vec<IpNet>,
     pub request_timeout: Duration,
@@ -190,6 +208,9 @@ pub struct Config {
     pub sqlite_synchronous_full: bool,
     pub json_logs: bool,
     pub public_url: Option<String>,
+    /// How long payloads and response bodies are kept before the retention task
+    /// purges them.
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -199,6 +220,8 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("database", &self.database)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("secret_key", &self.secret_key)
+            .field("retention", &self.retention)
             .field("retry", &self.retry)
             .field("allow_networks", &self.allow_networks)
             .field("request_timeout", &self.request_timeout)
@@ -298,12 +321,23 @@ impl Config {
         if admin_token.as_ref().is_some_and(|t| t.len() < 8) {
             return Err(bad("admin_token", "must be at least 8 characters"));
         }
+        let secret_key = pick(args.secret_key, file.secret_key)
+            .map(|k| SecretKey::from_base64(&k).map_err(|e| bad("secret_key", e.to_string())))
+            .transpose()?;
+        let retention = match pick(args.retention, file.retention) {
+            Some(r) => parse_duration(&r).map_err(|e| bad("retention", e))?,
+            None => DEFAULT_RETENTION,
+        };
+        if retention < Duration::from_secs(60) {
+            return Err(bad("retention", "must be at least 1m"));
+        }
         Ok(Self {
             listen,
             data_dir,
             database,
             role,
             admin_token,
+            secret_key,
             retry: RetryPolicy { schedule, ..RetryPolicy::default() },
             allow_networks,
             request_timeout,
@@ -316,6 +350,7 @@ impl Config {
             sqlite_synchronous_full,
             json_logs,
             public_url: pick(args.public_url, file.public_url),
+            retention,
         })
     }
 }

@@ -8,6 +8,8 @@
 //! keeps its lease in the store and is resumed on the next start.
 
 pub mod config;
+mod open;
+mod secret_key;
 mod token;
 
 use std::sync::Arc;
@@ -45,25 +47,9 @@ impl Server {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-        let (store, postgres): (Arc<dyn Store>, _) = match &config.database {
-            Database::Sqlite(path) => {
-                let options = herald_sqlite::SqliteOptions {
-                    synchronous_full: config.sqlite_synchronous_full,
-                    ..Default::default()
-                };
-                let store = herald_sqlite::SqliteStore::open_with(path, options)
-                    .with_context(|| format!("cannot open the SQLite database {}", path.display()))?;
-                (Arc::new(store), None)
-            }
-            Database::Postgres { url, schema, max_connections } => {
-                let options =
-                    herald_postgres::PgOptions { schema: schema.clone(), max_connections: *max_connections };
-                let store = herald_postgres::PgStore::connect(url, options)
-                    .await
-                    .with_context(|| format!("cannot open {}", config.database.describe()))?;
-                (Arc::new(store.clone()), Some(store))
-            }
-        };
+        let key = secret_key::settle(config.secret_key.as_ref(), &config.database, &config.data_dir)?;
+        let (store, postgres) = open::open_store(&config, &key).await?;
+        tracing::info!("endpoint secrets are encrypted at rest with the secret key {}", key.describe());
         let (admin_token, token_origin) = token::settle(config.admin_token.as_deref(), &config.data_dir)?;
         let operational = ensure_operational_app(store.as_ref(), &config.operational_webhook_urls)
             .await

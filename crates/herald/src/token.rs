@@ -46,7 +46,7 @@ pub fn settle(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<(Stri
     Ok((token, Origin::Generated))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

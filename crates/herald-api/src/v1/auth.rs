@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::auth::{Admin, Caller, new_app_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::{Json, OptionalJson, Path};
+use crate::idempotency::NotStored;
 use crate::v1::application::ApplicationIn;
 use crate::v1::message::create::resolve_app;
 
@@ -70,7 +72,7 @@ pub(crate) async fn app_portal_access(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
     OptionalJson(input): OptionalJson<AppPortalAccessIn>,
-) -> Result<Json<AppPortalAccessOut>, ApiError> {
+) -> Result<(Extension<NotStored>, Json<AppPortalAccessOut>), ApiError> {
     let ttl = match input.expiry {
         None => state.config.app_portal_token_ttl,
         Some(s) if (1..=MAX_EXPIRY_SECONDS).contains(&s) => Duration::from_secs(s),
@@ -82,7 +84,9 @@ pub(crate) async fn app_portal_access(
     let token = new_app_token();
     state.store.create_app_token(&token_hash(&token), &app.id, Timestamp::now().plus(ttl)).await?;
     let base = state.config.app_portal_base_url.trim_end_matches('/');
-    Ok(Json(AppPortalAccessOut { url: format!("{base}/{}#key={token}", app.id), token }))
+    // The token is kept only as its hash: its answer must not be kept for replay either.
+    let out = AppPortalAccessOut { url: format!("{base}/{}#key={token}", app.id), token };
+    Ok((Extension(NotStored), Json(out)))
 }
 
 /// Log out an app-portal token.

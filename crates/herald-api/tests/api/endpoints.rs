@@ -173,3 +173,32 @@ async fn stats_recover_and_send_example() {
         .await
         .expect_invalid(&["body", "since"]);
 }
+
+/// Regression: the idempotency table kept the answers of secret rotation and
+/// app-portal access — a signing secret and a bearer token in plain text. Those
+/// answers are no longer stored: a retry with the same key runs again.
+#[tokio::test]
+async fn answers_carrying_credentials_are_not_kept_for_replay() {
+    let api = Api::new();
+    let app = api.app("a").await;
+    let ep = api.endpoint(&app, json!({"url": "https://example.com/hook"})).await;
+    let post_twice = |path: String| {
+        let api = &api;
+        async move {
+            let mut answers = Vec::new();
+            for _ in 0..2 {
+                let req = http::Request::post(&path)
+                    .header("authorization", format!("Bearer {}", crate::support::ADMIN))
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", "same-key");
+                let req = req.body(axum::body::Body::from("{}")).expect("request");
+                answers.push(api.send(req).await.expect(200).text);
+            }
+            answers
+        }
+    };
+    let rotated = post_twice(format!("/api/v1/app/{app}/endpoint/{ep}/secret/rotate")).await;
+    assert_ne!(rotated[0], rotated[1], "the second rotation ran instead of replaying the stored key");
+    let tokens = post_twice(format!("/api/v1/auth/app-portal-access/{app}")).await;
+    assert_ne!(tokens[0], tokens[1], "a second token was minted instead of replaying the stored one");
+}

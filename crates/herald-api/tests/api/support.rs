@@ -8,7 +8,7 @@ use axum::body::Body;
 use herald_api::{ApiConfig, AppState, router};
 use herald_delivery::DispatchHandle;
 use herald_sqlite::SqliteStore;
-use herald_store::Store;
+use herald_store::{SecretKey, Store};
 use http::{Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -103,8 +103,9 @@ impl Api {
 
     pub fn with_config(tweak: impl FnOnce(&mut ApiConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&dir.path().join("herald.db")).expect("store opens"));
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("herald.db"), &SecretKey::generate()).expect("store opens"),
+        );
         let mut config = ApiConfig { admin_token: ADMIN.to_owned(), ..ApiConfig::default() };
         tweak(&mut config);
         let state = AppState::new(store.clone(), DispatchHandle::detached(), config);

@@ -17,7 +17,7 @@ use herald_core::{
     AppId, Application, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey, Timestamp,
 };
 use herald_postgres::{PgOptions, PgStore};
-use herald_store::Store;
+use herald_store::{SecretKey, Store};
 use sqlx::postgres::PgListener;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -30,6 +30,8 @@ pub const PATIENCE: Duration = Duration::from_secs(15);
 pub struct TestSchema {
     pub url: String,
     pub name: String,
+    /// The secret key every store of this schema is opened with.
+    pub key: SecretKey,
 }
 
 impl TestSchema {
@@ -41,11 +43,11 @@ impl TestSchema {
             return None;
         };
         let name = format!("herald_test_{:016x}", RandomState::new().hash_one(test));
-        Some(Self { url, name })
+        Some(Self { url, name, key: SecretKey::generate() })
     }
 
     pub fn options(&self) -> PgOptions {
-        PgOptions { max_connections: 4, schema: Some(self.name.clone()) }
+        PgOptions { max_connections: 4, schema: Some(self.name.clone()), secret_key: self.key.clone() }
     }
 
     pub async fn store(&self) -> PgStore {

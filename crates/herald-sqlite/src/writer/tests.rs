@@ -15,7 +15,9 @@ struct Fixture {
 /// A writer with a scratch table, busy with a command that waits for `release`.
 async fn held_writer() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let conn = open_writer(&dir.path().join("w.db"), &SqliteOptions::default()).expect("open");
+    let conn =
+        open_writer(&dir.path().join("w.db"), &SqliteOptions::new(herald_store::SecretKey::generate()))
+            .expect("open");
     let writer = Writer::spawn(conn).expect("spawn");
     writer
         .run(|tx| tx.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)").map_err(crate::sql::backend))

@@ -35,4 +35,5 @@ mod process;
 mod restart;
 mod retries;
 mod rotation;
+mod secrets;
 mod send;

@@ -47,6 +47,8 @@ impl Node {
         Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(args)
             .env("HERALD_LOG", "warn")
+            // PostgreSQL nodes must share one key; SQLite ones keep it across restarts.
+            .env("HERALD_SECRET_KEY", herald_testkit::postgres_test_key().to_base64())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

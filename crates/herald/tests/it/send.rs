@@ -52,8 +52,11 @@ async fn a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed(backe
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&req.body).expect("JSON body"), payload);
     verify(secret, req).expect("the Svix SDK verifies Herald's signature");
 
-    let by_msg =
-        svix.message_attempt().list_by_msg(app.id.clone(), msg.id.clone(), None).await.expect("attempts");
+    // The attempt is recorded after the endpoint answered: the receiver may see the
+    // request before the attempt is listed (it raced on a loaded machine).
+    let list = async || svix.message_attempt().list_by_msg(app.id.clone(), msg.id.clone(), None).await;
+    eventually("the attempt is recorded", async || !list().await.expect("attempts").data.is_empty()).await;
+    let by_msg = list().await.expect("attempts");
     let attempt = &by_msg.data[0];
     assert_eq!(
         (by_msg.data.len(), attempt.response_status_code, attempt.endpoint_id.as_str()),

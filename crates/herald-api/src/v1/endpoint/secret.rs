@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use herald_core::{SigningKey, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::AppState;
 use crate::auth::EndpointAccess;
 use crate::error::ApiError;
 use crate::extract::{Json, OptionalJson};
+use crate::idempotency::NotStored;
 use crate::validate::Violations;
 
 const MAX_GRACE_SECONDS: u64 = 7 * 24 * 60 * 60;
@@ -75,7 +77,7 @@ pub(crate) async fn rotate_secret(
     access: EndpointAccess,
     State(state): State<AppState>,
     OptionalJson(input): OptionalJson<EndpointSecretRotateIn>,
-) -> Result<Json<EndpointSecretOut>, ApiError> {
+) -> Result<(Extension<NotStored>, Json<EndpointSecretOut>), ApiError> {
     let mut v = Violations::new();
     let given = input.key.as_deref().and_then(|k| v.secret(&["body", "key"], k));
     if input.grace_period_seconds.is_some_and(|s| s > MAX_GRACE_SECONDS) {
@@ -92,5 +94,6 @@ pub(crate) async fn rotate_secret(
     ep.secrets.rotate(next, now, grace);
     ep.updated_at = now;
     state.store.update_endpoint(&ep).await?;
-    Ok(Json(EndpointSecretOut { key: ep.secrets.current.expose() }))
+    // The new key must not be kept in the idempotency table, in plain text.
+    Ok((Extension(NotStored), Json(EndpointSecretOut { key: ep.secrets.current.expose() })))
 }
