@@ -90,7 +90,7 @@ impl Server {
         let dispatch = engine.as_ref().map_or_else(DispatchHandle::detached, Engine::handle);
         let app = match role {
             Role::WorkersOnly => health_only(self.store.clone()),
-            Role::All | Role::ApiOnly => self.api(dispatch),
+            Role::All | Role::ApiOnly => self.api(dispatch, &self.public_url(listener.local_addr()?)),
         };
         let workers = engine.map(|e| tokio::spawn(e.run(shutdown.clone())));
         let http_shutdown = shutdown.clone();
@@ -126,16 +126,28 @@ impl Server {
         Ok(Engine::new(self.store.clone(), client, engine_config))
     }
 
-    fn api(&self, dispatch: DispatchHandle) -> axum::Router {
+    /// Where browsers reach this server: `--public-url`, else the listening address.
+    fn public_url(&self, addr: std::net::SocketAddr) -> String {
+        let url = self.config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// The API under `/api/v1`, with the dashboard and the customer portal in front.
+    fn api(&self, dispatch: DispatchHandle, public_url: &str) -> axum::Router {
         let api = ApiConfig {
             admin_token: self.admin_token.clone(),
             max_payload_bytes: self.config.max_payload_bytes,
             egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
+            app_portal_base_url: format!("{public_url}/portal"),
             ..ApiConfig::default()
         };
         let operational = Operational::new(self.store.clone(), dispatch.clone(), self.operational.0.clone());
         let state = AppState::new(self.store.clone(), dispatch, api).with_operational(operational);
-        herald_api::router(state).route("/", axum::routing::get(status_page))
+        let dashboard = herald_dashboard::DashboardConfig::new(
+            self.admin_token.clone(),
+            public_url.starts_with("https://"),
+        );
+        herald_dashboard::router(dashboard, self.store.clone(), herald_api::router(state))
     }
 }
 
@@ -153,22 +165,4 @@ fn health_only(store: Arc<dyn Store>) -> axum::Router {
     axum::Router::new()
         .route("/api/v1/health", axum::routing::get(health.clone()))
         .route("/api/v1/health/", axum::routing::get(health))
-}
-
-/// The page at `/`: what runs here and where to go next. The full dashboard is
-/// not built yet; this page says so rather than pretending.
-async fn status_page() -> axum::response::Html<&'static str> {
-    axum::response::Html(concat!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        "<meta name=viewport content='width=device-width,initial-scale=1'><title>Herald</title>",
-        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}",
-        "code{background:#f3f3f3;padding:.1rem .3rem}</style></head><body>",
-        "<h1>Herald ",
-        env!("CARGO_PKG_VERSION"),
-        " is running</h1>",
-        "<p>The Svix-compatible API is at <code>/api/v1</code> (send <code>Authorization: Bearer &lt;token&gt;</code>; ",
-        "the token is printed at start). Its OpenAPI document: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>. ",
-        "Health: <a href='/api/v1/health/'>/api/v1/health/</a>.</p>",
-        "<p>The operator dashboard and the customer portal are not built yet.</p></body></html>"
-    ))
 }

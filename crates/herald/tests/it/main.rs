@@ -28,6 +28,7 @@ macro_rules! on_both_stores {
 mod cluster;
 mod common;
 mod crash;
+mod dashboard;
 mod errors;
 mod flow;
 mod operational;
