@@ -65,7 +65,7 @@ fn print_banner(server: &Server, addr: std::net::SocketAddr) {
     };
     println!("Herald {} is running.", env!("CARGO_PKG_VERSION"));
     println!("  API        {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
-    println!("  Dashboard  {base}/   (status page; the full dashboard is not built yet)");
+    println!("  Dashboard  {base}/   (sign in with the admin token below)");
     println!("  Store      {store}");
     println!("  Runs       {role}");
     println!("  Auth       Authorization: Bearer {token}");

@@ -25,6 +25,7 @@ macro_rules! on_both_stores {
     )*};
 }
 
+mod browser;
 mod cluster;
 mod common;
 mod crash;

@@ -1,0 +1,194 @@
+// The operator dashboard and the customer portal, driven in headless Chromium
+// against the real binary. Also saves the screenshots under docs/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ADMIN, browser, herald, receiver, repo } from "./harness.mjs";
+
+const shots = join(repo, "docs", "screenshots");
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+let h, rx, chrome, acme, globex, globexEndpoint;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  rx = await receiver();
+  h = await herald();
+  chrome = await browser();
+  await h.api("POST", "/api/v1/event-type", {
+    name: "order.paid",
+    description: "An order was paid in full.",
+    schemas: { 1: { type: "object", properties: { order: { type: "string" }, amount: { type: "integer" } }, examples: [{ order: "ord_1", amount: 4200 }] } },
+  });
+  await h.api("POST", "/api/v1/event-type", { name: "order.refunded", description: "An order was refunded." });
+  await h.api("POST", "/api/v1/event-type", { name: "invoice.issued", description: "An invoice was issued to the customer." });
+  acme = await h.api("POST", "/api/v1/app", { name: "Acme Inc", uid: "acme" });
+  globex = await h.api("POST", "/api/v1/app", { name: "Globex", uid: "globex" });
+  globexEndpoint = await h.api("POST", `/api/v1/app/${globex.id}/endpoint`, { url: "https://globex.example/secret-hooks", description: "Globex only" });
+});
+
+after(async () => {
+  await chrome?.close();
+  await h?.stop();
+  rx?.close();
+});
+
+async function signedIn(viewport = DESKTOP) {
+  const context = await chrome.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${h.base}/`);
+  assert.match(page.url(), /\/signin/);
+  await page.fill("#token", ADMIN);
+  await page.click("button.primary");
+  await page.waitForURL(`${h.base}/`);
+  return { context, page };
+}
+
+test("the vendored htmx is the npm package's file", () => {
+  const sha = (p) => createHash("sha256").update(readFileSync(p)).digest("hex");
+  const vendored = join(repo, "crates", "herald-dashboard", "assets", "vendor", "htmx.min.js");
+  const npm = join(repo, "tests", "browser", "node_modules", "htmx.org", "dist", "htmx.min.js");
+  assert.equal(sha(vendored), sha(npm));
+});
+
+test("a wrong admin token does not sign in, and pages need a session", async () => {
+  const context = await chrome.newContext();
+  const page = await context.newPage();
+  const r = await page.goto(`${h.base}/apps`);
+  assert.match(page.url(), /\/signin\?next=%2Fapps/);
+  assert.equal(r.headers()["x-frame-options"], "DENY");
+  await page.fill("#token", "not-the-token");
+  await page.click("button.primary");
+  await page.waitForSelector(".alert");
+  assert.match(await page.textContent(".alert"), /not the admin token/);
+  await context.close();
+});
+
+test("operator: create an endpoint, send a test event, watch the attempt, open it, resend it", async () => {
+  const { context, page } = await signedIn();
+  await page.click("nav >> text=Applications");
+  await page.click("text=Acme Inc");
+  await page.fill("#new-url", rx.url);
+  await page.fill("#new-description", "Order sync");
+  await page.check("input[name=event_types][value='order.paid']");
+  await page.click("text=Add endpoint");
+  await page.waitForSelector("text=Endpoint created.");
+  assert.equal(await page.inputValue("#url"), rx.url);
+
+  // The secret: revealed on request.
+  await page.click("text=Reveal");
+  assert.match(await page.inputValue("#secret"), /^whsec_/);
+
+  await page.click("text=Send test event");
+  await page.waitForSelector("text=Test event sent.");
+  // The attempt appears without a reload (htmx polls the attempts section).
+  const row = page.locator("#attempts tr.attempt").first();
+  await row.waitFor({ timeout: 15000 });
+  assert.match(await row.textContent(), /200/);
+  assert.equal(rx.requests.length, 1);
+  assert.ok(rx.requests[0].headers["webhook-signature"].startsWith("v1,"));
+
+  // A few more messages so the overview has something to chart.
+  for (let i = 0; i < 6; i++) {
+    await h.api("POST", `/api/v1/app/${acme.id}/msg`, { eventType: "order.paid", eventId: `ord_${i}-paid`, payload: { order: `ord_${i}`, amount: 1000 + i } });
+  }
+
+  await page.screenshot({ path: join(shots, "endpoint.png"), fullPage: true });
+  await row.locator("a").click();
+  await page.waitForSelector("h1 >> text=order.paid");
+  assert.match(await page.textContent("pre.json"), /"eventType": "order.paid"|"order"/);
+  await page.locator("ul.attempts li").first().waitFor();
+  assert.equal(await page.locator("ul.attempts li").count(), 1);
+  await page.click("tr.destination button:has-text('Resend')");
+  await page.waitForSelector("text=Message queued to be sent again.");
+  await page.waitForFunction(() => document.querySelectorAll("ul.attempts li").length === 2, null, { timeout: 15000 });
+  await page.locator("ul.attempts li details").first().evaluate((d) => (d.open = true));
+  await page.screenshot({ path: join(shots, "message.png"), fullPage: true });
+
+  // The message log lists them, live, and finds one by eventId.
+  await page.goto(`${h.base}/messages`);
+  await page.waitForSelector("tr.message");
+  assert.ok((await page.locator("tr.message").count()) >= 7);
+  await page.selectOption("select[name=app]", acme.id);
+  await page.fill("input[name=q]", "ord_3-paid");
+  await page.click("button:has-text('Filter')");
+  await page.waitForFunction(() => document.querySelectorAll("tr.message").length === 1);
+  await page.goto(`${h.base}/messages`);
+  await page.screenshot({ path: join(shots, "messages.png"), fullPage: true });
+
+  await page.goto(`${h.base}/`);
+  await page.waitForSelector("svg.chart");
+  await page.screenshot({ path: join(shots, "overview.png"), fullPage: true });
+  await page.goto(`${h.base}/event-types`);
+  await page.screenshot({ path: join(shots, "event-types.png"), fullPage: true });
+  await context.close();
+
+  const phone = await signedIn(PHONE);
+  await phone.page.screenshot({ path: join(shots, "overview-phone.png"), fullPage: true });
+  await phone.context.close();
+});
+
+test("portal: a link for one application manages it and cannot reach another's", async () => {
+  const { context, page } = await signedIn();
+  await page.goto(`${h.base}/apps/${acme.id}`);
+  await page.click("text=Customer portal link");
+  const link = await page.inputValue("#portal-url");
+  assert.ok(link.startsWith(`${h.base}/portal/${acme.id}#key=appsk_`), link);
+  await context.close();
+
+  // A customer's browser: no operator session.
+  const customer = await chrome.newContext({ viewport: DESKTOP });
+  const p = await customer.newPage();
+  const themed = link.replace("#", "?primary=%23c2410c&name=Acme%20Webhooks#");
+  await p.goto(themed);
+  await p.waitForSelector("h1 >> text=Endpoints");
+  assert.equal(new URL(p.url()).hash, "", "the key is dropped from the address bar");
+  assert.match(await p.textContent(".brand"), /Acme Webhooks/);
+  assert.match(await p.textContent("main"), new RegExp(rx.url.replace(/[/.]/g, "\\$&")));
+  assert.doesNotMatch(await p.content(), /globex\.example/);
+
+  // Add an endpoint from the catalogue, see its secret.
+  await p.fill("#new-url", "https://acme.example/portal-hook");
+  await p.check("input[name=event_types][value='invoice.issued']");
+  await p.click("text=Add endpoint");
+  await p.waitForSelector("text=Endpoint created.");
+  await p.click("text=Reveal");
+  assert.match(await p.inputValue("#secret"), /^whsec_/);
+  await p.click("nav >> text=Messages");
+  await p.waitForSelector("tr.message");
+  await p.locator("tr.message a").first().click();
+  await p.waitForSelector("tr.destination");
+  await p.goto(`${h.base}/portal/${acme.id}`);
+  await p.screenshot({ path: join(shots, "portal.png"), fullPage: true });
+
+  // Another application's pages: no session there, nothing of it shown.
+  for (const path of [
+    `/portal/${globex.id}`,
+    `/portal/${globex.id}/endpoints/${globexEndpoint.id}`,
+    `/portal/${globex.id}/messages`,
+  ]) {
+    const r = await p.request.get(h.base + path, { maxRedirects: 0 });
+    assert.equal(r.status(), 401, path);
+    assert.doesNotMatch(await r.text(), /globex\.example|Globex only/, path);
+  }
+  const post = await p.request.post(`${h.base}/portal/${globex.id}/endpoints/${globexEndpoint.id}/delete`, { form: { _csrf: "x" } });
+  assert.equal(post.status(), 403);
+  // The portal cookie replayed on another application's path is refused too.
+  const cookie = (await customer.cookies()).find((c) => c.name === "herald_portal");
+  const forged = await fetch(`${h.base}/portal/${globex.id}/endpoints/${globexEndpoint.id}`, { headers: { cookie: `herald_portal=${cookie.value}` } });
+  assert.equal(forged.status, 401);
+  assert.doesNotMatch(await forged.text(), /globex\.example/);
+  // And the acme portal page names only acme's own endpoint ids.
+  const other = await p.request.get(`${h.base}/portal/${acme.id}/endpoints/${globexEndpoint.id}`);
+  assert.equal(other.status(), 404);
+  await customer.close();
+
+  const phone = await chrome.newContext({ viewport: PHONE });
+  const pp = await phone.newPage();
+  await pp.goto(themed);
+  await pp.waitForSelector("h1 >> text=Endpoints");
+  await pp.screenshot({ path: join(shots, "portal-phone.png"), fullPage: true });
+  await phone.close();
+});
