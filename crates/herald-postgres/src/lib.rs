@@ -48,6 +48,7 @@ mod rows;
 mod secrets;
 mod sql;
 mod store;
+mod upkeep;
 
 use std::sync::Arc;
 

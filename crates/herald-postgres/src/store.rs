@@ -231,6 +231,14 @@ impl Store for PgStore {
         keys::app_for_token(&self.pool, token_hash, now).await
     }
 
+    async fn purge_expired(&self, request: &herald_store::PurgeRequest) -> Result<herald_store::PurgeCounts> {
+        crate::upkeep::purge(&self.pool, request).await
+    }
+
+    async fn queue_stats(&self, now: Timestamp) -> Result<herald_store::QueueStats> {
+        crate::upkeep::queue_stats(&self.pool, now).await
+    }
+
     async fn activity(
         &self,
         since: Timestamp,

@@ -43,6 +43,7 @@ mod rows;
 mod secrets;
 mod sql;
 mod store;
+mod upkeep;
 mod writer;
 
 use std::path::Path;

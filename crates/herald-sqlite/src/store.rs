@@ -278,6 +278,15 @@ impl Store for SqliteStore {
         self.readers.run(move |conn| keys::app_for_token(conn, &hash, now)).await
     }
 
+    async fn purge_expired(&self, request: &herald_store::PurgeRequest) -> Result<herald_store::PurgeCounts> {
+        let request = *request;
+        self.writer.run(move |tx| crate::upkeep::purge(tx, &request)).await
+    }
+
+    async fn queue_stats(&self, now: Timestamp) -> Result<herald_store::QueueStats> {
+        self.readers.run(move |conn| crate::upkeep::queue_stats(conn, now)).await
+    }
+
     /// One read and one (empty) write batch: both halves of the store answer.
     async fn activity(
         &self,

@@ -20,6 +20,7 @@ mod keys;
 mod messages;
 mod queue;
 mod reads;
+mod upkeep;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -82,6 +83,8 @@ const TESTS: &[(&str, TestFn)] = tests![
     insights::search_messages_across_applications,
     keys::idempotency_first_writer_wins,
     keys::app_tokens_expire,
+    upkeep::purge_removes_what_expired_in_bounded_batches,
+    upkeep::queue_stats_count_due_scheduled_leased_and_disabled,
     apps::delete_app_cascades,
     endpoints::delete_endpoint_cascades,
     keys::ping_answers,

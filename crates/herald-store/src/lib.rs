@@ -14,6 +14,7 @@
 pub mod conformance;
 mod query;
 pub mod secrets;
+mod upkeep;
 
 use async_trait::async_trait;
 use herald_core::{
@@ -23,6 +24,7 @@ use herald_core::{
 
 pub use query::{AttemptFilter, Cursor, MessageFilter, Order, Page, PageQuery};
 pub use secrets::{SecretCipher, SecretKey};
+pub use upkeep::{PurgeCounts, PurgeRequest, QueueStats};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -327,6 +329,25 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         page: &PageQuery,
     ) -> Result<Page<Message>>;
+
+    // ---- upkeep ------------------------------------------------------------------
+
+    /// Purges what has expired, at most `request.limit` rows of each kind, in one
+    /// short transaction (callers loop, pausing between calls, until the counts stay
+    /// below the limit):
+    /// - the payloads of messages whose `expires_at` is at or before `now` (or which
+    ///   have none and were created before `older_than`), unless the message still
+    ///   has a pending delivery — a payload is never purged from under a retry;
+    /// - the response bodies of attempts created before `older_than`;
+    /// - idempotency keys and app tokens expired at `now`.
+    ///
+    /// Purged payloads read as `None`, purged bodies as `""`, exactly as after the
+    /// API's expunge calls. Several processes may purge at once (PostgreSQL): rows
+    /// one of them holds are skipped by the others, never waited for.
+    async fn purge_expired(&self, request: &PurgeRequest) -> Result<PurgeCounts>;
+    /// The delivery queue's size at `now` and the disabled endpoints, counted by one
+    /// read (for metrics, sampled every few seconds; it scans the pending rows).
+    async fn queue_stats(&self, now: Timestamp) -> Result<QueueStats>;
 
     // ---- health ------------------------------------------------------------------
 
