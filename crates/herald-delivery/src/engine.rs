@@ -29,6 +29,7 @@ use crate::dispatch::{Dispatch, DispatchHandle};
 use crate::lanes::{Job, Lanes};
 use crate::operational::Operational;
 use crate::pipeline::{Observed, PrepareError, RetryInput, prepare, settle};
+use crate::telemetry;
 
 /// How long a lane that has nothing to do is kept (with what it learnt about its
 /// endpoint: a reduced limit, a timeout streak, a rate limiter's last slot).
@@ -222,7 +223,10 @@ async fn run_job(ctx: &Arc<Ctx>, job: Job) {
         permit = ctx.permits.clone().acquire_owned() => permit.ok(),
     };
     match permit {
-        Some(_permit) if !ctx.stopping.is_cancelled() => deliver(ctx, job).await,
+        Some(_permit) if !ctx.stopping.is_cancelled() => {
+            let span = telemetry::delivery_span(&job.d);
+            tracing::Instrument::instrument(deliver(ctx, job), span).await
+        }
         _ => ctx.give_back(&job.d),
     }
 }
@@ -237,6 +241,7 @@ async fn deliver(ctx: &Arc<Ctx>, job: Job) {
         Err(e) => Err(e),
     };
     let seen = Observed::of(&outcome);
+    let outcome_label = telemetry::outcome_label(&outcome);
     let ended = Timestamp::now();
     let verdict = ctx.lanes.complete(start, &d.endpoint.id, &seen, &ctx.cfg.health, ended);
     let retry = RetryInput { timeouts_in_a_row: verdict.timeouts_in_a_row, sample: rand::random::<f64>() };
@@ -247,6 +252,7 @@ async fn deliver(ctx: &Arc<Ctx>, job: Job) {
         return;
     }
     tracing::debug!(msg = %d.message.id, endpoint = %d.endpoint.id, status = attempt.response_status_code, "attempt");
+    telemetry::attempt_recorded(outcome_label, &attempt, d.message.created_at);
     if let Some(at) = update.next_attempt_at {
         ctx.hint(at);
     }

@@ -211,6 +211,8 @@ pub struct Config {
     /// How long payloads and response bodies are kept before the retention task
     /// purges them.
     pub retention: Duration,
+    /// How often the retention task sweeps (not a setting: tests shorten it).
+    pub retention_sweep: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -222,6 +224,7 @@ impl std::fmt::Debug for Config {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("secret_key", &self.secret_key)
             .field("retention", &self.retention)
+            .field("retention_sweep", &self.retention_sweep)
             .field("retry", &self.retry)
             .field("allow_networks", &self.allow_networks)
             .field("request_timeout", &self.request_timeout)
@@ -328,8 +331,8 @@ impl Config {
             Some(r) => parse_duration(&r).map_err(|e| bad("retention", e))?,
             None => DEFAULT_RETENTION,
         };
-        if retention < Duration::from_secs(60) {
-            return Err(bad("retention", "must be at least 1m"));
+        if retention < Duration::from_secs(1) {
+            return Err(bad("retention", "must be at least 1s"));
         }
         Ok(Self {
             listen,
@@ -351,6 +354,7 @@ impl Config {
             json_logs,
             public_url: pick(args.public_url, file.public_url),
             retention,
+            retention_sweep: Duration::from_secs(60),
         })
     }
 }

@@ -10,7 +10,9 @@
 pub mod config;
 mod open;
 mod secret_key;
+mod telemetry;
 mod token;
+mod upkeep;
 
 use std::sync::Arc;
 
@@ -93,6 +95,8 @@ impl Server {
             Role::All | Role::ApiOnly => self.api(dispatch, &self.public_url(listener.local_addr()?)),
         };
         let workers = engine.map(|e| tokio::spawn(e.run(shutdown.clone())));
+        let upkeep = self.upkeep(role, shutdown.clone());
+        let app = telemetry::wrap(app, telemetry::recorder());
         let http_shutdown = shutdown.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
@@ -105,7 +109,19 @@ impl Server {
         if let Some(task) = listener_task {
             let _ = task.await;
         }
+        upkeep.close();
+        upkeep.wait().await;
         Ok(())
+    }
+
+    /// Retention (where workers run) and metrics sampling, until `shutdown`.
+    fn upkeep(&self, role: Role, shutdown: CancellationToken) -> tokio_util::task::TaskTracker {
+        let tasks = tokio_util::task::TaskTracker::new();
+        let retention =
+            upkeep::Retention { period: self.config.retention, every: self.config.retention_sweep };
+        let retention = (role != Role::ApiOnly).then_some(retention);
+        upkeep::spawn(&tasks, self.store.clone(), retention, telemetry::recorder(), shutdown);
+        tasks
     }
 
     fn engine(&self) -> anyhow::Result<Engine> {
@@ -137,6 +153,7 @@ impl Server {
         let api = ApiConfig {
             admin_token: self.admin_token.clone(),
             max_payload_bytes: self.config.max_payload_bytes,
+            default_payload_retention: self.config.retention,
             egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
             app_portal_base_url: format!("{public_url}/portal"),
             ..ApiConfig::default()

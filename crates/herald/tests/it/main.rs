@@ -32,6 +32,7 @@ mod crash;
 mod dashboard;
 mod errors;
 mod flow;
+mod operability;
 mod operational;
 mod process;
 mod restart;
