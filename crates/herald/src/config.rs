@@ -515,4 +515,45 @@ mod tests {
         let e = Config::load(ServeArgs { database_schema: Some("Bad-Name".into()), ..pg("postgres://db/h") });
         assert_eq!(e.unwrap_err().key, "database_schema");
     }
+
+    #[test]
+    fn secret_key_and_retention_parse_and_name_their_key() {
+        let c = Config::load(ServeArgs::default()).unwrap();
+        assert_eq!((c.secret_key, c.retention), (None, DEFAULT_RETENTION));
+        let key = SecretKey::generate();
+        let c = Config::load(ServeArgs {
+            secret_key: Some(key.to_base64()),
+            retention: Some("7d".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!format!("{c:?}").contains(&key.to_base64()), "Debug hides the key");
+        assert_eq!((c.secret_key, c.retention), (Some(key), Duration::from_secs(7 * 86_400)));
+        let e = Config::load(ServeArgs { secret_key: Some("c2hvcnQ=".into()), ..Default::default() });
+        let e = e.unwrap_err();
+        assert!(e.key == "secret_key" && e.reason.contains("32 bytes"), "{e}");
+        let e = Config::load(ServeArgs { retention: Some("0s".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "retention");
+        let e =
+            Config::load(ServeArgs { retention: Some("forever".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(e.key, "retention");
+    }
+
+    #[test]
+    fn every_key_of_the_example_file_is_a_setting() {
+        // Uncommented, each `# key = value` line of herald.example.toml must parse.
+        let example = include_str!("../../../herald.example.toml");
+        let settings: String = example
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let parsed: Result<FileConfig, _> = toml::from_str(&settings);
+        assert!(parsed.is_ok(), "{parsed:?}\n{settings}");
+        assert!(settings.contains("secret_key") && settings.contains("retention"), "{settings}");
+    }
 }
