@@ -99,6 +99,16 @@ prefixed_id!(
     TaskId,
     "qtask_"
 );
+prefixed_id!(
+    /// An inbound source: a public URL (`/in/{id}`) and how its requests are verified.
+    SourceId,
+    "src_"
+);
+prefixed_id!(
+    /// One request an inbound source refused (its rejected-requests log).
+    RejectionId,
+    "srcrej_"
+);
 
 #[cfg(test)]
 mod tests {

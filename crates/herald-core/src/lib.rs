@@ -14,10 +14,10 @@ pub mod signing;
 pub mod time;
 
 pub use health::{AttemptEvent, AttemptResult, HealthChange, HealthPolicy};
-pub use id::{AppId, AttemptId, EndpointId, MessageId, TaskId};
+pub use id::{AppId, AttemptId, EndpointId, MessageId, RejectionId, SourceId, TaskId};
 pub use model::{
-    Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointSecrets, EventType, Message, Metadata,
-    Trigger,
+    Application, Attempt, DedupClaim, Delivery, DeliveryStatus, Endpoint, EndpointSecrets, EventType,
+    InboundOrigin, Message, Metadata, Trigger,
 };
 pub use retry::{FailureHint, RetryPolicy};
 pub use signing::SigningKey;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::id::{AppId, AttemptId, EndpointId, MessageId};
+use crate::id::{AppId, AttemptId, EndpointId, MessageId, SourceId};
 use crate::signing::SigningKey;
 use crate::time::Timestamp;
 
@@ -101,14 +101,50 @@ pub struct Message {
     pub event_type: String,
     /// Caller's idempotency id, unique per application.
     pub event_id: Option<String>,
-    /// The JSON payload exactly as it will be sent (the request body). `None` once
-    /// expunged or purged by retention.
+    /// The body exactly as it will be sent: a JSON object for messages created
+    /// through the API, the provider's raw bytes (any content type) for inbound
+    /// messages. `None` once expunged or purged by retention.
     pub payload: Option<bytes::Bytes>,
     pub channels: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub created_at: Timestamp,
     /// When the payload may be purged.
     pub expires_at: Option<Timestamp>,
+    /// Set when the message was received by an inbound source rather than created
+    /// through the API.
+    pub inbound: Option<InboundOrigin>,
+}
+
+/// Where an inbound message came from: the source that received and verified it, and
+/// the provider's request headers, kept so that an endpoint can receive them as they
+/// were (and verify the provider's own signature) instead of Herald's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundOrigin {
+    pub source: SourceId,
+    /// The path and query the provider called (`/in/src_…/github?x=1`), as received.
+    pub path: String,
+    /// `(name, value)` in the order received, names lower-case. Hop-by-hop headers and
+    /// credentials meant for Herald (`Authorization`, cookies, a source's API-key or
+    /// token header) are never kept.
+    pub headers: Vec<(String, String)>,
+    /// The key that recognises the provider's retries of this request, when it has
+    /// one. Storing the message claims the key for the source until `until`: a
+    /// second message claiming it before then is refused as a duplicate.
+    pub dedup: Option<DedupClaim>,
+}
+
+/// A dedup key claimed by an inbound message, and until when the claim holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DedupClaim {
+    pub key: String,
+    pub until: Timestamp,
+}
+
+impl InboundOrigin {
+    /// The first value of a header (`name` in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Where a (message, endpoint) delivery stands. Numbered as Svix's `MessageStatus`.

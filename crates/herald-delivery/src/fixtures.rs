@@ -45,6 +45,7 @@ pub(crate) fn dispatch(attempts: u32, trigger: Trigger) -> Dispatch {
         tags: None,
         created_at: now,
         expires_at: None,
+        inbound: None,
     };
     let delivery = Delivery {
         msg_id: message.id.clone(),

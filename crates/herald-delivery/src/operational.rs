@@ -168,6 +168,7 @@ impl Operational {
             tags: None,
             created_at: now,
             expires_at: Some(now.plus(RETENTION)),
+            inbound: None,
         };
         self.dispatch.commit_and_send(self.store.as_ref(), msg, destinations).await?;
         Ok(())

@@ -8,6 +8,7 @@
 //! - [`rejection`] — [`Rejection`], why a request was refused, in words users read.
 //! - [`derive`](mod@derive) — [`event_type`] and [`dedup_key`].
 //! - [`handshake`](mod@handshake) — answers to providers' URL-verification challenges.
+//! - [`source`] — [`Source`], the record a source is stored as, and [`RejectedRequest`].
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ pub mod derive;
 pub mod handshake;
 pub mod rejection;
 pub mod request;
+pub mod source;
 mod verify;
 
 pub use config::{ConfigError, HmacAlgorithm, Secret, SignatureEncoding, VerifierConfig};
@@ -24,4 +26,5 @@ pub use derive::{EventRules, Locator, Provider, dedup_key, event_type, sanitize_
 pub use handshake::{HandshakeAnswer, handshake};
 pub use rejection::Rejection;
 pub use request::InboundRequest;
+pub use source::{CustomResponse, DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_BODY_BYTES, RejectedRequest, Source};
 pub use verify::{Authenticity, Verified, verify};

@@ -64,9 +64,10 @@ pub(crate) async fn update_app(pool: &PgPool, app: &Application) -> Result<()> {
 }
 
 /// Deletes the application and, only if it existed, what it owns: attempts and
-/// deliveries (found through its messages, by index), messages, endpoints and access
-/// tokens. One statement, so it is atomic without a transaction; the data-modifying
-/// CTEs all run whether or not the final `SELECT` reads them.
+/// deliveries (found through its messages, by index), messages, endpoints, access
+/// tokens and sources (with their dedup claims and logs). One statement, so it is
+/// atomic without a transaction; the data-modifying CTEs all run whether or not the
+/// final `SELECT` reads them.
 pub(crate) async fn delete_app(pool: &PgPool, id: &AppId) -> Result<()> {
     let deleted: i64 = sqlx::query_scalar(
         "WITH app AS (DELETE FROM application WHERE id = $1 RETURNING id),
@@ -74,7 +75,10 @@ pub(crate) async fn delete_app(pool: &PgPool, id: &AppId) -> Result<()> {
               att AS (DELETE FROM attempt WHERE msg_id IN (SELECT id FROM msg)),
               del AS (DELETE FROM delivery WHERE msg_id IN (SELECT id FROM msg)),
               ep  AS (DELETE FROM endpoint WHERE app_id IN (SELECT id FROM app)),
-              tok AS (DELETE FROM app_token WHERE app_id IN (SELECT id FROM app))
+              tok AS (DELETE FROM app_token WHERE app_id IN (SELECT id FROM app)),
+              src AS (DELETE FROM source WHERE app_id IN (SELECT id FROM app) RETURNING id),
+              ded AS (DELETE FROM source_dedup WHERE source_id IN (SELECT id FROM src)),
+              rej AS (DELETE FROM source_rejection WHERE source_id IN (SELECT id FROM src))
          SELECT COUNT(*) FROM app",
     )
     .bind(id.as_str())

@@ -46,6 +46,7 @@ mod migrate;
 mod queue;
 mod rows;
 mod secrets;
+mod sources;
 mod sql;
 mod store;
 mod upkeep;

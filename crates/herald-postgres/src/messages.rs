@@ -1,6 +1,7 @@
-//! Messages: the outbox write (the message row and its pending deliveries in one
-//! statement, hence one transaction and one round trip), look-ups by id or `eventId`,
-//! and the message filters shared with an endpoint's and the attempts' lists.
+//! Messages: the outbox write (the message row, its pending deliveries and an inbound
+//! message's dedup claim in one statement, hence one transaction and one round trip),
+//! look-ups by id or `eventId`, and the message filters shared with an endpoint's and
+//! the attempts' lists.
 //!
 //! `create` is on the hot path: the message insert, the delivery insert (one row per
 //! endpoint, from an array parameter) and the wake-up `NOTIFY` are one statement of
@@ -10,7 +11,7 @@
 use std::collections::HashSet;
 
 use herald_core::{AppId, Delivery, DeliveryStatus, EndpointId, Message, MessageId, Timestamp, Trigger};
-use herald_store::{MessageFilter, Page, PageQuery};
+use herald_store::{MessageFilter, Page, PageQuery, StoreError};
 use sqlx::PgPool;
 
 use crate::listen::wake_if_any;
@@ -19,7 +20,10 @@ use crate::sql::{Result, Select, changed, db};
 
 /// Inserts the message and one pending delivery per distinct endpoint, due at the
 /// message's creation, leased until `lease_until` if given; without a lease, other
-/// processes' workers are woken at commit.
+/// processes' workers are woken at commit. An inbound message with a dedup claim
+/// first claims its key (`claim`): when a live claim holds it, the `ON CONFLICT`
+/// update is skipped, nothing else is inserted, and the answer is a conflict. The
+/// source's other expired claims are dropped on the way (`purge`).
 pub(crate) async fn create(
     pool: &PgPool,
     msg: &Message,
@@ -28,10 +32,21 @@ pub(crate) async fn create(
 ) -> Result<Vec<Delivery>> {
     // A repeated endpoint id is skipped by ON CONFLICT rather than failing the message.
     let sql = concat!(
-        "WITH msg AS (
+        "WITH claim AS (
+           INSERT INTO source_dedup (source_id, dedup_key, msg_id, expires_at)
+           SELECT $13, $14, $1, $15 WHERE $14::text IS NOT NULL
+           ON CONFLICT (source_id, dedup_key) DO UPDATE
+             SET msg_id = EXCLUDED.msg_id, expires_at = EXCLUDED.expires_at
+             WHERE source_dedup.expires_at <= $8
+           RETURNING msg_id),
+         purge AS (
+           DELETE FROM source_dedup
+           WHERE $14::text IS NOT NULL AND source_id = $13 AND expires_at <= $8 AND dedup_key <> $14),
+         msg AS (
            INSERT INTO message (id, app_id, event_type, event_id, payload, channels, tags, created_at,
-             expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             expires_at, inbound)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $12
+           WHERE $14::text IS NULL OR EXISTS (SELECT 1 FROM claim)
            RETURNING id),
          due AS (
            INSERT INTO delivery (msg_id, endpoint_id, app_id, status, attempts, next_attempt_at,
@@ -40,10 +55,12 @@ pub(crate) async fn create(
            ON CONFLICT DO NOTHING
            RETURNING endpoint_id, lease_until), ",
         wake_if_any!("due WHERE lease_until IS NULL"),
-        " SELECT endpoint_id, (SELECT COUNT(*) FROM wake) FROM due"
+        " SELECT (SELECT COUNT(*) FROM msg), ARRAY(SELECT endpoint_id FROM due), (SELECT COUNT(*) FROM wake)"
     );
     let targets: Vec<&str> = endpoints.iter().map(EndpointId::as_str).collect();
-    let inserted: Vec<(String, i64)> = sqlx::query_as(sql)
+    let origin = msg.inbound.as_ref();
+    let claim = origin.and_then(|o| o.dedup.as_ref());
+    let (stored, inserted, _woken): (i64, Vec<String>, i64) = sqlx::query_as(sql)
         .bind(msg.id.as_str())
         .bind(msg.app_id.as_str())
         .bind(&msg.event_type)
@@ -55,11 +72,18 @@ pub(crate) async fn create(
         .bind(msg.expires_at.map(Timestamp::millis))
         .bind(targets)
         .bind(lease_until.map(Timestamp::millis))
-        .fetch_all(pool)
+        .bind(herald_store::codec::encode_inbound(origin))
+        .bind(origin.map(|o| o.source.as_str()))
+        .bind(claim.map(|c| c.key.as_str()))
+        .bind(claim.map(|c| c.until.millis()))
+        .fetch_one(pool)
         .await
         .map_err(db)?;
+    if stored == 0 {
+        return Err(StoreError::Conflict("source dedup key"));
+    }
     // In the caller's order, as the SQLite store returns them.
-    let mut fresh: HashSet<String> = inserted.into_iter().map(|(endpoint, _)| endpoint).collect();
+    let mut fresh: HashSet<String> = inserted.into_iter().collect();
     Ok(endpoints.iter().filter(|e| fresh.remove(e.as_str())).map(|e| pending(msg, e)).collect())
 }
 

@@ -28,6 +28,9 @@ const CONFLICTS: &[(&str, &str)] = &[
     ("attempt_pkey", "attempt id"),
     ("idempotency_pkey", "idempotency key"),
     ("app_token_pkey", "app token"),
+    ("source_pkey", "source id"),
+    ("source_uid", "source uid"),
+    ("source_rejection_pkey", "source rejection id"),
 ];
 
 /// Maps a sqlx error: a unique violation on a known constraint is a `Conflict` naming

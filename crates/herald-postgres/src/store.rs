@@ -6,14 +6,15 @@
 use async_trait::async_trait;
 use herald_core::{
     AppId, Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType, Message,
-    MessageId, Timestamp,
+    MessageId, SourceId, Timestamp,
 };
+use herald_inbound::{RejectedRequest, Source};
 use herald_store::{
     ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
     Store, StoredResponse,
 };
 
-use crate::{PgStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sql};
+use crate::{PgStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sources, sql};
 
 #[async_trait]
 impl Store for PgStore {
@@ -268,6 +269,43 @@ impl Store for PgStore {
         page: &PageQuery,
     ) -> Result<Page<Message>> {
         insights::search_messages(&self.pool, app, filter, status, page).await
+    }
+
+    async fn create_source(&self, source: &Source) -> Result<()> {
+        sources::insert(&self.pool, source, &self.secrets).await
+    }
+
+    async fn get_source(&self, id_or_uid: &str) -> Result<Option<Source>> {
+        sources::get(&self.pool, id_or_uid, &self.secrets).await
+    }
+
+    async fn list_sources(&self, app: Option<&AppId>, page: &PageQuery) -> Result<Page<Source>> {
+        sources::list(&self.pool, app, page, &self.secrets).await
+    }
+
+    async fn update_source(&self, source: &Source) -> Result<()> {
+        sources::update(&self.pool, source, &self.secrets).await
+    }
+
+    async fn delete_source(&self, id: &SourceId) -> Result<()> {
+        sources::delete(&self.pool, id).await
+    }
+
+    async fn dedup_claimant(
+        &self,
+        source: &SourceId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<MessageId>> {
+        sources::dedup_claimant(&self.pool, source, key, now).await
+    }
+
+    async fn record_rejection(&self, rejected: &RejectedRequest, keep: usize) -> Result<()> {
+        sources::record_rejection(&self.pool, rejected, keep).await
+    }
+
+    async fn list_rejections(&self, source: &SourceId, page: &PageQuery) -> Result<Page<RejectedRequest>> {
+        sources::list_rejections(&self.pool, source, page).await
     }
 
     async fn ping(&self) -> Result<()> {

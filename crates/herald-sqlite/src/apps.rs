@@ -70,7 +70,7 @@ pub(crate) fn update_app(conn: &Connection, app: &Application) -> Result<()> {
 }
 
 /// Deletes the application, then what it owns: attempts and deliveries (found through
-/// its messages, by index), messages, endpoints and access tokens.
+/// its messages, by index), messages, endpoints, access tokens and sources.
 pub(crate) fn delete_app(conn: &Connection, id: &AppId) -> Result<()> {
     changed(conn.prepare_cached("DELETE FROM application WHERE id = ?1").db()?.execute([id.as_str()]).db()?)?;
     for sql in [
@@ -82,7 +82,7 @@ pub(crate) fn delete_app(conn: &Connection, id: &AppId) -> Result<()> {
     ] {
         conn.prepare_cached(sql).db()?.execute([id.as_str()]).db()?;
     }
-    Ok(())
+    crate::sources::delete_of_app(conn, id)
 }
 
 pub(crate) fn insert_event_type(conn: &Connection, et: &EventType) -> Result<()> {

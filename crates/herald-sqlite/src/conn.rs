@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_meta.sql"),
     include_str!("../migrations/003_endpoint_health.sql"),
+    include_str!("../migrations/004_sources.sql"),
     include_str!("../migrations/005_retention.sql"),
 ];
 

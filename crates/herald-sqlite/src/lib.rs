@@ -41,6 +41,7 @@ mod queue;
 mod readers;
 mod rows;
 mod secrets;
+mod sources;
 mod sql;
 mod store;
 mod upkeep;

@@ -1,6 +1,6 @@
 //! Messages: the outbox write (the message row and its pending deliveries in the
-//! same transaction), look-ups by id or `eventId`, and the message filters shared with
-//! an endpoint's message list.
+//! same transaction, with an inbound message's dedup claim), look-ups by id or
+//! `eventId`, and the message filters shared with an endpoint's message list.
 //!
 //! `create` is on the hot path: two cached statements, no reads; the deliveries it
 //! returns are built from what it inserted.
@@ -20,11 +20,14 @@ pub(crate) fn create(
     endpoints: &[EndpointId],
     lease_until: Option<Timestamp>,
 ) -> Result<Vec<Delivery>> {
+    if let Some(origin) = &msg.inbound {
+        crate::sources::claim_dedup_key(conn, msg, origin)?;
+    }
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO message
-               (id, app_id, event_type, event_id, payload, channels, tags, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+               (id, app_id, event_type, event_id, payload, channels, tags, created_at, expires_at, inbound)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .db()?;
     insert
@@ -38,6 +41,7 @@ pub(crate) fn create(
             rows::encode_list(msg.tags.as_ref()),
             msg.created_at.millis(),
             msg.expires_at.map(Timestamp::millis),
+            herald_store::codec::encode_inbound(msg.inbound.as_ref()),
         ])
         .or_conflict("message id", "message eventId")?;
     // A repeated endpoint id is skipped by ON CONFLICT rather than failing the message.

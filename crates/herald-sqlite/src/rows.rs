@@ -45,7 +45,7 @@ macro_rules! endpoint_columns {
 macro_rules! message_columns {
     ($p:literal) => {
         $crate::rows::columns!($p: "id", "app_id", "event_type", "event_id", "payload", "channels", "tags",
-            "created_at", "expires_at")
+            "created_at", "expires_at", "inbound")
     };
 }
 macro_rules! delivery_columns {
@@ -132,6 +132,7 @@ pub(crate) fn message(row: &Row<'_>, at: usize) -> Result<Message> {
         tags: decode_list(col(row, at + 6)?)?,
         created_at: Timestamp(col(row, at + 7)?),
         expires_at: col::<Option<i64>>(row, at + 8)?.map(Timestamp),
+        inbound: herald_store::codec::decode_inbound(col::<Option<String>>(row, at + 9)?.as_deref())?,
     })
 }
 

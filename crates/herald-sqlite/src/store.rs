@@ -5,14 +5,15 @@
 use async_trait::async_trait;
 use herald_core::{
     AppId, Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType, Message,
-    MessageId, Timestamp,
+    MessageId, SourceId, Timestamp,
 };
+use herald_inbound::{RejectedRequest, Source};
 use herald_store::{
     ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
     Store, StoredResponse,
 };
 
-use crate::{SqliteStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue};
+use crate::{SqliteStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sources};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -321,6 +322,51 @@ impl Store for SqliteStore {
         self.readers
             .run(move |conn| insights::search_messages(conn, app.as_ref(), &filter, status, &page))
             .await
+    }
+
+    async fn create_source(&self, source: &Source) -> Result<()> {
+        let (source, secrets) = (source.clone(), self.secrets.clone());
+        self.writer.run(move |tx| sources::insert(tx, &source, &secrets)).await
+    }
+
+    async fn get_source(&self, id_or_uid: &str) -> Result<Option<Source>> {
+        let (key, secrets) = (id_or_uid.to_owned(), self.secrets.clone());
+        self.readers.run(move |conn| sources::get(conn, &key, &secrets)).await
+    }
+
+    async fn list_sources(&self, app: Option<&AppId>, page: &PageQuery) -> Result<Page<Source>> {
+        let (app, page, secrets) = (app.cloned(), page.clone(), self.secrets.clone());
+        self.readers.run(move |conn| sources::list(conn, app.as_ref(), &page, &secrets)).await
+    }
+
+    async fn update_source(&self, source: &Source) -> Result<()> {
+        let (source, secrets) = (source.clone(), self.secrets.clone());
+        self.writer.run(move |tx| sources::update(tx, &source, &secrets)).await
+    }
+
+    async fn delete_source(&self, id: &SourceId) -> Result<()> {
+        let id = id.clone();
+        self.writer.run(move |tx| sources::delete(tx, &id)).await
+    }
+
+    async fn dedup_claimant(
+        &self,
+        source: &SourceId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<MessageId>> {
+        let (source, key) = (source.clone(), key.to_owned());
+        self.readers.run(move |conn| sources::dedup_claimant(conn, &source, &key, now)).await
+    }
+
+    async fn record_rejection(&self, rejected: &RejectedRequest, keep: usize) -> Result<()> {
+        let rejected = rejected.clone();
+        self.writer.run(move |tx| sources::record_rejection(tx, &rejected, keep)).await
+    }
+
+    async fn list_rejections(&self, source: &SourceId, page: &PageQuery) -> Result<Page<RejectedRequest>> {
+        let (source, page) = (source.clone(), page.clone());
+        self.readers.run(move |conn| sources::list_rejections(conn, &source, &page)).await
     }
 
     async fn ping(&self) -> Result<()> {

@@ -62,6 +62,7 @@ fn message(app: &AppId, event_id: Option<String>) -> Message {
         tags: None,
         created_at: Timestamp::now(),
         expires_at: None,
+        inbound: None,
     }
 }
 

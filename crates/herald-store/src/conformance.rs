@@ -20,6 +20,7 @@ mod keys;
 mod messages;
 mod queue;
 mod reads;
+mod sources;
 mod upkeep;
 
 use std::future::Future;
@@ -81,6 +82,10 @@ const TESTS: &[(&str, TestFn)] = tests![
     insights::delivery_totals_count_every_application,
     insights::endpoints_needing_attention_failing_then_disabled,
     insights::search_messages_across_applications,
+    sources::sources_crud_uid_lookup_and_paging,
+    sources::inbound_messages_keep_their_origin_and_claim_dedup_keys,
+    sources::rejections_are_logged_newest_first_counted_and_pruned,
+    sources::deleting_an_app_deletes_its_sources,
     keys::idempotency_first_writer_wins,
     keys::app_tokens_expire,
     upkeep::purge_removes_what_expired_in_bounded_batches,
@@ -177,6 +182,7 @@ fn message(app: &AppId, created_at: i64) -> Message {
         tags: None,
         created_at: ts(created_at),
         expires_at: None,
+        inbound: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! state together. An expired lease makes a row claimable again, so a crashed worker
 //! delays a delivery but never loses it.
 
+pub mod codec;
 pub mod conformance;
 mod query;
 pub mod secrets;
@@ -19,8 +20,9 @@ mod upkeep;
 use async_trait::async_trait;
 use herald_core::{
     AppId, Application, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType, Message,
-    MessageId, Timestamp,
+    MessageId, SourceId, Timestamp,
 };
+use herald_inbound::{RejectedRequest, Source};
 
 pub use query::{AttemptFilter, Cursor, MessageFilter, Order, Page, PageQuery};
 pub use secrets::{SecretCipher, SecretKey};
@@ -144,7 +146,8 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces every field but `id` and `created_at`. `NotFound`, or `Conflict` on uid.
     async fn update_app(&self, app: &Application) -> Result<()>;
     /// Deletes the application and all it owns (endpoints, messages, deliveries,
-    /// attempts). `NotFound` if absent.
+    /// attempts, sources with their dedup keys and rejected-requests logs).
+    /// `NotFound` if absent.
     async fn delete_app(&self, id: &AppId) -> Result<()>;
 
     // ---- event types -----------------------------------------------------------
@@ -202,6 +205,11 @@ pub trait Store: Send + Sync + 'static {
     /// deliveries are created already leased (the caller dispatches them itself at
     /// once; if it dies, the lease expires and any worker resumes them).
     /// `Conflict("message eventId")` if the application already has `event_id`.
+    ///
+    /// An inbound message whose origin carries a dedup claim also claims its key for
+    /// its source in the same transaction: `Conflict("source dedup key")`, writing
+    /// nothing, when the source holds a claim on that key still valid at
+    /// `msg.created_at`; an expired claim is replaced.
     async fn create_message(
         &self,
         msg: &Message,
@@ -329,6 +337,31 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         page: &PageQuery,
     ) -> Result<Page<Message>>;
+
+    // ---- inbound sources ---------------------------------------------------------
+
+    /// Inserts a source. `Conflict("source uid")` if its `uid` is taken.
+    async fn create_source(&self, source: &Source) -> Result<()>;
+    /// Looks a source up by id or by uid.
+    async fn get_source(&self, id_or_uid: &str) -> Result<Option<Source>>;
+    /// Sources ordered by id, those of one application when `app` is given.
+    async fn list_sources(&self, app: Option<&AppId>, page: &PageQuery) -> Result<Page<Source>>;
+    /// Replaces every field but `id`, `app_id`, `created_at` and `rejected_total`.
+    /// `NotFound`, or `Conflict("source uid")`.
+    async fn update_source(&self, source: &Source) -> Result<()>;
+    /// Deletes the source with its dedup claims and rejected-requests log; the
+    /// messages it received stay. `NotFound` if absent.
+    async fn delete_source(&self, id: &SourceId) -> Result<()>;
+    /// The message holding the source's claim on a dedup key, if the claim is still
+    /// valid at `now` (see [`Store::create_message`]).
+    async fn dedup_claimant(&self, source: &SourceId, key: &str, now: Timestamp)
+    -> Result<Option<MessageId>>;
+    /// Appends a refused request to its source's log, keeping only the newest `keep`
+    /// entries of that source, and adds one to the source's `rejected_total`. A
+    /// source deleted meanwhile makes this do nothing.
+    async fn record_rejection(&self, rejected: &RejectedRequest, keep: usize) -> Result<()>;
+    /// A source's rejected-requests log, newest first by default; the cursor is an id.
+    async fn list_rejections(&self, source: &SourceId, page: &PageQuery) -> Result<Page<RejectedRequest>>;
 
     // ---- upkeep ------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use herald_core::{EndpointId, EndpointSecrets, SigningKey, Timestamp};
+use herald_core::{EndpointId, EndpointSecrets, SigningKey, SourceId, Timestamp};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -43,6 +43,7 @@ const NONCE_LEN: usize = 24;
 const CHECK_PLAINTEXT: &[u8] = b"herald secret key check";
 const CHECK_AAD: &[u8] = b"herald/key-check/v1";
 const ENDPOINT_AAD: &[u8] = b"herald/endpoint-secrets/v1/";
+const SOURCE_AAD: &[u8] = b"herald/source-verifier/v1/";
 
 /// The 32-byte key endpoint secrets are encrypted with. `Debug` never prints it;
 /// equality is constant-time.
@@ -126,6 +127,28 @@ impl SecretCipher {
         let text = std::str::from_utf8(&plain)
             .map_err(|_| StoreError::Corrupt("decrypted endpoint secrets are not UTF-8".into()))?;
         decode_json(text)
+    }
+
+    /// The stored text of an inbound source's verifier (its JSON storage form, which
+    /// holds the source's secrets), sealed like endpoint secrets with the source id
+    /// as associated data.
+    pub fn seal_verifier(&self, source: &SourceId, json: &str) -> String {
+        self.encrypt(json.as_bytes(), &[SOURCE_AAD, source.as_str().as_bytes()].concat())
+    }
+
+    /// The inverse of [`SecretCipher::seal_verifier`]: the verifier's JSON. Plain
+    /// JSON (not sealed) is returned as is. A value that does not decrypt is `Corrupt`.
+    pub fn open_verifier(&self, source: &SourceId, stored: &str) -> Result<String> {
+        if !is_sealed(stored) {
+            return Ok(stored.to_owned());
+        }
+        let aad = [SOURCE_AAD, source.as_str().as_bytes()].concat();
+        let plain = self.decrypt(stored, &aad).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the verifier of source {source} does not decrypt with the secret key"
+            ))
+        })?;
+        String::from_utf8(plain).map_err(|_| StoreError::Corrupt("a decrypted verifier is not UTF-8".into()))
     }
 
     /// A fresh key check: the known constant, encrypted with this key.
@@ -257,6 +280,18 @@ mod tests {
         assert!(!is_sealed(&plain));
         assert_eq!(cipher.open(&EndpointId::generate(), &plain).expect("open"), secrets);
         assert!(cipher.open(&EndpointId::generate(), "{\"current\": 3}").is_err());
+    }
+
+    #[test]
+    fn sealed_verifiers_round_trip_only_for_their_source() {
+        let cipher = SecretCipher::new(&SecretKey::generate());
+        let source = SourceId::generate();
+        let json = r#"{"type":"stripe","secret":"whsec_very_secret"}"#;
+        let sealed = cipher.seal_verifier(&source, json);
+        assert!(is_sealed(&sealed) && !sealed.contains("very_secret"), "{sealed}");
+        assert_eq!(cipher.open_verifier(&source, &sealed).expect("open"), json);
+        assert!(cipher.open_verifier(&SourceId::generate(), &sealed).is_err(), "another source's row");
+        assert_eq!(cipher.open_verifier(&source, json).expect("plain"), json, "plain JSON reads as is");
     }
 
     #[test]

@@ -150,6 +150,7 @@ pub fn message(app: &AppId, at: i64, event_id: Option<&str>) -> Message {
         tags: None,
         created_at: Timestamp(at),
         expires_at: None,
+        inbound: None,
     }
 }
 

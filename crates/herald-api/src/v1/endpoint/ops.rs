@@ -133,6 +133,7 @@ pub(crate) async fn send_example(
         tags: None,
         created_at: now,
         expires_at: Some(now.plus(state.config.default_payload_retention)),
+        inbound: None,
     };
     let msg = dispatch_new(&state, msg, vec![std::sync::Arc::new(access.endpoint)]).await?;
     Ok(Json(MessageOut::new(&msg, raw)))

@@ -174,6 +174,7 @@ pub(crate) async fn create(
         tags: input.tags.map(|t| t.into_iter().collect()),
         created_at: now,
         expires_at: Some(expires_at),
+        inbound: None,
     };
     let msg = dispatch_new(&state, msg, destinations).await?;
     let payload = if with_content { input.payload } else { crate::v1::common::empty_object() };

@@ -1,0 +1,138 @@
+//! The text forms of the inbound values both stores keep in JSON columns: a source's
+//! verifier, locators and custom response, an inbound message's origin, and header
+//! lists. They live here, beside the trait, so that the SQLite and PostgreSQL stores
+//! write the same bytes (a database can move between backends by copying rows); the
+//! verifier, which holds a source's secrets, is sealed with the store's
+//! [`SecretCipher`] like endpoint secrets.
+//!
+//! Every decoder reports malformed text as [`StoreError::Corrupt`].
+
+use herald_core::{DedupClaim, InboundOrigin, SourceId, Timestamp};
+use herald_inbound::{CustomResponse, Locator, VerifierConfig};
+use serde_json::{Value, json};
+
+use crate::{Result, SecretCipher, StoreError};
+
+/// A source's verifier as stored: its JSON storage form
+/// (`{"type": "stripe", "secret": "whsec_…", …}`), which holds the source's secrets,
+/// sealed with the store's key ([`SecretCipher::seal_verifier`]).
+pub fn seal_verifier(cipher: &SecretCipher, source: &SourceId, verifier: &VerifierConfig) -> String {
+    // A VerifierConfig is strings and integers only: serializing it cannot fail.
+    cipher.seal_verifier(source, &serde_json::to_string(verifier).unwrap_or_default())
+}
+
+/// The inverse of [`seal_verifier`].
+pub fn open_verifier(cipher: &SecretCipher, source: &SourceId, stored: &str) -> Result<VerifierConfig> {
+    serde_json::from_str(&cipher.open_verifier(source, stored)?).map_err(corrupt("source verifier"))
+}
+
+/// A locator as `{"from": "header", "name": "…"}`; `None` as SQL NULL.
+pub fn encode_locator(locator: Option<&Locator>) -> Option<String> {
+    locator.map(|l| serde_json::to_string(l).unwrap_or_default())
+}
+
+/// The inverse of [`encode_locator`].
+pub fn decode_locator(text: Option<&str>) -> Result<Option<Locator>> {
+    text.map(|t| serde_json::from_str(t).map_err(corrupt("source locator"))).transpose()
+}
+
+/// A custom response as `{"status": 202, "content_type": "…", "body": "…"}`.
+pub fn encode_response(response: Option<&CustomResponse>) -> Option<String> {
+    response.map(|r| json!({"status": r.status, "content_type": r.content_type, "body": r.body}).to_string())
+}
+
+/// The inverse of [`encode_response`].
+pub fn decode_response(text: Option<&str>) -> Result<Option<CustomResponse>> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || StoreError::Corrupt("source response is malformed".into());
+    let value: Value = serde_json::from_str(text).map_err(corrupt("source response"))?;
+    let string = |key: &str| value[key].as_str().map(str::to_owned).ok_or_else(bad);
+    let status = value["status"].as_u64().and_then(|s| u16::try_from(s).ok()).ok_or_else(bad)?;
+    Ok(Some(CustomResponse { status, content_type: string("content_type")?, body: string("body")? }))
+}
+
+/// Headers as a JSON array of `[name, value]` pairs, in order (repeats kept).
+pub fn encode_headers(headers: &[(String, String)]) -> String {
+    Value::Array(headers.iter().map(|(n, v)| json!([n, v])).collect()).to_string()
+}
+
+/// The inverse of [`encode_headers`].
+pub fn decode_headers(text: &str) -> Result<Vec<(String, String)>> {
+    let value: Value = serde_json::from_str(text).map_err(corrupt("header list"))?;
+    headers_of(&value)
+}
+
+/// An inbound message's origin as `{"source": "src_…", "path": "/in/…",
+/// "headers": [[name, value], …], "dedup": {"key": "…", "until": ms}}`
+/// (`dedup` null when the request had no key); `None` (not inbound) as SQL NULL.
+pub fn encode_inbound(origin: Option<&InboundOrigin>) -> Option<String> {
+    let origin = origin?;
+    let dedup = origin.dedup.as_ref().map(|d| json!({"key": d.key, "until": d.until.millis()}));
+    let headers: Value = serde_json::from_str(&encode_headers(&origin.headers)).unwrap_or_default();
+    let source = origin.source.as_str();
+    Some(json!({"source": source, "path": origin.path, "headers": headers, "dedup": dedup}).to_string())
+}
+
+/// The inverse of [`encode_inbound`].
+pub fn decode_inbound(text: Option<&str>) -> Result<Option<InboundOrigin>> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || StoreError::Corrupt("inbound origin is malformed".into());
+    let value: Value = serde_json::from_str(text).map_err(corrupt("inbound origin"))?;
+    let source = value["source"].as_str().ok_or_else(bad)?;
+    let dedup = match &value["dedup"] {
+        Value::Null => None,
+        d => Some(DedupClaim {
+            key: d["key"].as_str().ok_or_else(bad)?.to_owned(),
+            until: Timestamp(d["until"].as_i64().ok_or_else(bad)?),
+        }),
+    };
+    Ok(Some(InboundOrigin {
+        source: SourceId::from_trusted(source.to_owned()),
+        path: value["path"].as_str().ok_or_else(bad)?.to_owned(),
+        headers: headers_of(&value["headers"])?,
+        dedup,
+    }))
+}
+
+fn headers_of(value: &Value) -> Result<Vec<(String, String)>> {
+    let bad = || StoreError::Corrupt("header list is malformed".into());
+    let pair = |p: &Value| -> Result<(String, String)> {
+        let (Some(n), Some(v)) = (p[0].as_str(), p[1].as_str()) else { return Err(bad()) };
+        Ok((n.to_owned(), v.to_owned()))
+    };
+    value.as_array().ok_or_else(bad)?.iter().map(pair).collect()
+}
+
+fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbound_origins_round_trip() {
+        let origin = InboundOrigin {
+            source: SourceId::generate(),
+            path: "/in/src_1/sub?x=1".into(),
+            headers: vec![("a".into(), "1".into()), ("a".into(), "2 \"quoted\"".into())],
+            dedup: Some(DedupClaim { key: "evt_1".into(), until: Timestamp(42) }),
+        };
+        let text = encode_inbound(Some(&origin));
+        assert_eq!(decode_inbound(text.as_deref()).expect("decode"), Some(origin.clone()));
+        let plain = InboundOrigin { dedup: None, ..origin };
+        assert_eq!(decode_inbound(encode_inbound(Some(&plain)).as_deref()).expect("decode"), Some(plain));
+        assert_eq!(encode_inbound(None), None);
+        assert!(decode_inbound(Some(r#"{"source": 1}"#)).is_err());
+    }
+
+    #[test]
+    fn responses_and_locators_round_trip() {
+        let r = CustomResponse { status: 202, content_type: "text/plain".into(), body: "ok".into() };
+        assert_eq!(decode_response(encode_response(Some(&r)).as_deref()).expect("decode"), Some(r));
+        let l = Locator::Header { name: "X-Id".into() };
+        assert_eq!(decode_locator(encode_locator(Some(&l)).as_deref()).expect("decode"), Some(l));
+        assert!(decode_response(Some(r#"{"status": 70000}"#)).is_err());
+    }
+}
