@@ -32,12 +32,7 @@ const LOCK_CLASS: i32 = 0x4852_4c44;
 /// Brings the schema (`None`: the default `search_path`) up to date.
 pub(crate) async fn run(pool: &PgPool, schema: Option<&str>) -> Result<()> {
     let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(LOCK_CLASS)
-        .bind(schema.unwrap_or(""))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    lock(&mut tx, LOCK_CLASS, schema).await?;
     if let Some(schema) = schema {
         create_schema(&mut tx, schema).await?;
     }
@@ -71,6 +66,18 @@ pub(crate) async fn run(pool: &PgPool, schema: Option<&str>) -> Result<()> {
             .map_err(db)?;
     }
     tx.commit().await.map_err(db)
+}
+
+/// Takes the transaction-scoped advisory lock `(class, hash of the schema)`: start-up
+/// work that several processes may attempt at once runs one process at a time.
+pub(crate) async fn lock(tx: &mut Transaction<'_, Postgres>, class: i32, schema: Option<&str>) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(class)
+        .bind(schema.unwrap_or(""))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)
+        .map(drop)
 }
 
 /// Creates the schema unless it exists. Checked first rather than left to `IF NOT

@@ -21,12 +21,7 @@ const LOCK_CLASS: i32 = 0x4852_4c4b;
 /// Checks the key and re-encrypts plain rows; returns how many were re-encrypted.
 pub(crate) async fn prepare(pool: &PgPool, cipher: &SecretCipher, schema: Option<&str>) -> Result<usize> {
     let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(LOCK_CLASS)
-        .bind(schema.unwrap_or(""))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    crate::migrate::lock(&mut tx, LOCK_CLASS, schema).await?;
     let stored: Option<String> = sqlx::query_scalar("SELECT value FROM herald_meta WHERE key = $1")
         .bind(KEY_CHECK)
         .fetch_optional(&mut *tx)
