@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod extract;
 mod idempotency;
+mod inbound;
 mod openapi;
 mod pagination;
 mod path;
@@ -54,6 +55,10 @@ pub struct ApiConfig {
     /// earlier. This process's own API writes clear it at once; other processes'
     /// writes are seen within this time. Zero disables the cache.
     pub routing_cache_ttl: Duration,
+    /// The URL this server is reached at from outside (`--public-url`), for source
+    /// ingest URLs and for rebuilding the URL a provider signed (Twilio). `None`:
+    /// `http://` and the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -70,6 +75,7 @@ impl Default for ApiConfig {
             default_payload_retention: 90 * DAY,
             egress: None,
             routing_cache_ttl: Duration::from_secs(1),
+            public_url: None,
         }
     }
 }
@@ -86,6 +92,7 @@ impl fmt::Debug for ApiConfig {
             .field("default_payload_retention", &self.default_payload_retention)
             .field("egress", &self.egress)
             .field("routing_cache_ttl", &self.routing_cache_ttl)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -101,12 +108,22 @@ pub struct AppState {
     routing: Arc<routing_cache::RoutingCache>,
     /// Where `endpoint.created`, `.updated` and `.deleted` go; `None` sends none.
     operational: Option<Operational>,
+    /// Cancelled when the server shuts down: ends the open event streams, which would
+    /// otherwise keep a graceful shutdown waiting forever.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, dispatch: DispatchHandle, config: ApiConfig) -> Self {
         let routing = Arc::new(routing_cache::RoutingCache::new(config.routing_cache_ttl));
-        Self { store, dispatch, config: Arc::new(config), routing, operational: None }
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        Self { store, dispatch, config: Arc::new(config), routing, operational: None, shutdown }
+    }
+
+    /// Ends long-lived responses (event streams) when `shutdown` is cancelled.
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// Sends operational webhooks about endpoint changes through `operational`.
@@ -148,9 +165,11 @@ async fn clear_routing_on_write(
 
 /// Every route of the API under `/api/v1`, with trailing slashes optional, JSON
 /// errors for unknown routes and methods, the body limit and `Idempotency-Key`
-/// replay applied.
+/// replay applied; and beside them, without those layers, the inbound sources'
+/// ingest routes `/in/{source_id}…` ([`inbound`]).
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_payload_bytes;
+    let ingest = inbound::router().with_state(state.clone());
     let routes = Router::new()
         .nest("/api/v1", v1::router())
         .fallback(error::not_found_fallback)
@@ -159,5 +178,5 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), clear_routing_on_write))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state);
-    path::without_trailing_slash(routes)
+    ingest.merge(path::without_trailing_slash(routes))
 }

@@ -7,7 +7,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::v1::{application, attempt, auth, delivery, endpoint, event_type, health, message};
+use crate::v1::{
+    application, attempt, auth, delivery, endpoint, event_type, health, message, source, stream,
+};
 
 /// The document; `ApiDoc::openapi()` builds it.
 #[derive(OpenApi)]
@@ -30,6 +32,8 @@ use crate::v1::{application, attempt, auth, delivery, endpoint, event_type, heal
         message::create::create, message::list, message::get_one, message::expunge_content,
         attempt::list_by_endpoint, attempt::list_by_msg, attempt::get_one, attempt::expunge_content,
         delivery::list_destinations, delivery::list_endpoint_messages, delivery::resend,
+        source::list, source::create, source::get_one, source::update, source::patch, source::delete,
+        source::list_rejected, stream::stream, crate::inbound::receive,
     ),
     components(schemas(crate::error::HttpErrorOut, crate::error::HttpValidationError))
 )]

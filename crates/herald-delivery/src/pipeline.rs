@@ -30,13 +30,18 @@ pub enum PrepareError {
     Disabled,
 }
 
-/// Builds the signed request for one delivery at `now`.
+/// Builds the signed request for one delivery at `now` (or, for an inbound message
+/// to an endpoint that asked for them, the provider's original headers: see
+/// [`inbound`]).
 pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareError> {
     if d.endpoint.disabled {
         return Err(PrepareError::Disabled);
     }
     let body: Bytes = d.message.payload.clone().ok_or(PrepareError::NoPayload)?;
     let url = url::Url::parse(&d.endpoint.url).map_err(|e| PrepareError::BadUrl(e.to_string()))?;
+    if let Some(origin) = inbound::passthrough(d) {
+        return Ok(inbound::original_request(d, origin, url, body));
+    }
     let msg_id = d.message.id.as_str();
     let ts = now.seconds();
     let signature = signing::sign_all(d.endpoint.secrets.signing_keys(now), msg_id, ts, &body);
@@ -48,7 +53,7 @@ pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareE
             headers.insert(n, v);
         }
     }
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(http::header::CONTENT_TYPE, inbound::content_type(d));
     headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
     insert(&mut headers, "webhook-id", msg_id);
     insert(&mut headers, "webhook-timestamp", &ts.to_string());
@@ -171,5 +176,6 @@ fn next_after_failure(
     }
 }
 
+pub mod inbound;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,8 @@
 //! Small pieces shared by the resource modules: PATCH's absent-versus-null fields,
 //! time formatting, and the raw JSON payload type.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use herald_core::Timestamp;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -45,18 +47,26 @@ fn raw_json(s: &str) -> RawJson {
 }
 
 /// A stored payload (the exact bytes sent as the request body) as output JSON.
+///
+/// A JSON object is shown as it was sent. Anything else — an inbound provider's form
+/// body, plain text, a JSON array — is stored as received and shown wrapped, so that
+/// `payload` is always an object: `{"raw": "<the body as text>"}`, or
+/// `{"rawBase64": "<base64>"}` when it is not UTF-8.
 pub(crate) fn stored_payload(payload: Option<&bytes::Bytes>, with_content: bool) -> RawJson {
     if !with_content {
         return empty_object();
     }
     let Some(bytes) = payload else { return expired_payload() };
-    match std::str::from_utf8(bytes).ok().and_then(|s| RawValue::from_string(s.to_owned()).ok()) {
-        Some(raw) => raw,
-        None => {
-            tracing::error!("a stored payload is not valid JSON");
-            expired_payload()
-        }
+    let text = std::str::from_utf8(bytes).ok();
+    let object = text.filter(|s| s.trim_start().starts_with('{'));
+    if let Some(raw) = object.and_then(|s| RawValue::from_string(s.to_owned()).ok()) {
+        return raw;
     }
+    let wrapped = match text {
+        Some(text) => serde_json::json!({ "raw": text }),
+        None => serde_json::json!({ "rawBase64": B64.encode(bytes) }),
+    };
+    RawValue::from_string(wrapped.to_string()).unwrap_or_else(|_| expired_payload())
 }
 
 #[cfg(test)]
@@ -85,5 +95,15 @@ mod tests {
         assert_eq!(stored_payload(Some(&b), true).get(), r#"{"a": 1}"#);
         assert_eq!(stored_payload(Some(&b), false).get(), "{}");
         assert_eq!(stored_payload(None, true).get(), r#"{"expired":true}"#);
+    }
+
+    #[test]
+    fn payloads_that_are_not_json_objects_are_shown_wrapped() {
+        let form = bytes::Bytes::from_static(b"a=1&b=two");
+        assert_eq!(stored_payload(Some(&form), true).get(), r#"{"raw":"a=1&b=two"}"#);
+        let array = bytes::Bytes::from_static(b"[1, 2]");
+        assert_eq!(stored_payload(Some(&array), true).get(), r#"{"raw":"[1, 2]"}"#);
+        let binary = bytes::Bytes::from_static(&[0xff, 0x00]);
+        assert_eq!(stored_payload(Some(&binary), true).get(), r#"{"rawBase64":"/wA="}"#);
     }
 }

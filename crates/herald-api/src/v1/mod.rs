@@ -1,5 +1,6 @@
-//! The routes of Svix's API v1, one module per resource, merged here. Paths are
-//! relative to `/api/v1` (the crate root nests this router there).
+//! The routes of Svix's API v1, one module per resource, merged here, with Herald's
+//! additions beside them under the same conventions (inbound sources, the message
+//! stream). Paths are relative to `/api/v1` (the crate root nests this router there).
 
 pub(crate) mod application;
 pub(crate) mod attempt;
@@ -10,6 +11,8 @@ pub(crate) mod endpoint;
 pub(crate) mod event_type;
 pub(crate) mod health;
 pub(crate) mod message;
+pub(crate) mod source;
+pub(crate) mod stream;
 
 use axum::Router;
 use axum::routing::get;
@@ -26,5 +29,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(message::router())
         .merge(attempt::router())
         .merge(delivery::router())
+        .merge(source::router())
+        .merge(stream::router())
         .route("/openapi.json", get(crate::openapi::serve))
 }
