@@ -48,8 +48,8 @@ pub struct EngineConfig {
     pub capacity: usize,
     /// HTTP requests on the wire at once, at most.
     pub max_in_flight: usize,
-    /// HTTP requests on the wire to one endpoint at once, at most (each timeout
-    /// halves it for that endpoint, each answer adds one back).
+    /// HTTP requests on the wire to one endpoint at once, at most. A lane starts at
+    /// [`crate::flow::INITIAL_LIMIT`], gains one per answer and halves on a timeout.
     pub endpoint_concurrency: u32,
     /// The scheduler looks at the store at least this often (expired leases,
     /// other processes' rows), even when nothing woke it.
@@ -70,7 +70,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(60),
             capacity: 20_000,
             max_in_flight: 512,
-            endpoint_concurrency: 16,
+            endpoint_concurrency: 64,
             poll_interval: Duration::from_secs(1),
             claim_batch: 500,
             shutdown_grace: Duration::from_secs(10),

@@ -25,10 +25,15 @@ pub const MIN_POSTPONE: Duration = Duration::from_millis(50);
 /// at least this often.
 pub const MAX_POSTPONE: Duration = Duration::from_secs(300);
 
-/// Requests on the wire to one endpoint, at most: the configured maximum while it
-/// answers, halved on every timeout down to one (AIMD, as TCP does with its window),
-/// and back up by one per answer. A hanging endpoint thus holds one connection, not
-/// the maximum, after a few timeouts.
+/// Requests a lane may have on the wire before its endpoint has answered any.
+pub const INITIAL_LIMIT: u32 = 8;
+
+/// Requests on the wire to one endpoint, at most. It starts at [`INITIAL_LIMIT`] (an
+/// endpoint has to answer before it gets more), grows by one per answer up to the
+/// configured maximum, and halves on every timeout down to one (AIMD, as TCP does
+/// with its window). A new endpoint that hangs holds a few connections, not the
+/// maximum, and any hanging endpoint is down to one after a few timeouts; a fast
+/// one reaches the maximum within its first hundred answers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdaptiveLimit {
     max: u32,
@@ -38,7 +43,7 @@ pub struct AdaptiveLimit {
 impl AdaptiveLimit {
     pub fn new(max: u32) -> Self {
         let max = max.max(1);
-        Self { max, current: f64::from(max) }
+        Self { max, current: f64::from(max.min(INITIAL_LIMIT)) }
     }
 
     /// Requests allowed on the wire now (at least one).
@@ -54,17 +59,6 @@ impl AdaptiveLimit {
     /// The endpoint answered (any status): one more.
     pub fn answered(&mut self) {
         self.current = (self.current + 1.0).min(f64::from(self.max));
-    }
-
-    /// Whether it is below its maximum (state worth keeping while idle).
-    pub fn reduced(&self) -> bool {
-        self.current < f64::from(self.max)
-    }
-
-    /// Takes a new configured maximum, keeping a reduction.
-    pub fn set_max(&mut self, max: u32) {
-        self.max = max.max(1);
-        self.current = self.current.min(f64::from(self.max));
     }
 }
 
@@ -179,20 +173,20 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     #[test]
-    fn the_limit_halves_on_timeouts_and_climbs_back_one_by_one() {
-        let mut limit = AdaptiveLimit::new(16);
-        assert_eq!(limit.allowed(), 16);
-        for expected in [8, 4, 2, 1, 1] {
+    fn the_limit_starts_small_grows_with_answers_and_halves_on_timeouts() {
+        let mut limit = AdaptiveLimit::new(64);
+        assert_eq!(limit.allowed(), 8, "an endpoint that never answered gets a few requests");
+        for _ in 0..100 {
+            limit.answered();
+        }
+        assert_eq!(limit.allowed(), 64, "one more per answer, never above the maximum");
+        for expected in [32, 16, 8, 4, 2, 1, 1] {
             limit.timed_out();
             assert_eq!(limit.allowed(), expected);
         }
-        assert!(limit.reduced());
-        for _ in 0..20 {
-            limit.answered();
-        }
-        assert_eq!((limit.allowed(), limit.reduced()), (16, false), "never above the maximum");
-        limit.set_max(4);
-        assert_eq!(limit.allowed(), 4);
+        limit.answered();
+        assert_eq!(limit.allowed(), 2);
+        assert_eq!(AdaptiveLimit::new(4).allowed(), 4, "a maximum below the start");
     }
 
     #[test]

@@ -100,9 +100,11 @@ impl Lanes {
     /// (with the surplus of a lane whose bound shrank).
     pub(crate) fn offer(&self, d: Dispatch, now: Instant) -> Offer {
         let mut lanes = self.lock();
-        let lane = lanes
-            .entry(d.delivery.endpoint_id.clone())
-            .or_insert_with(|| Lane::new(self.max_concurrency, &d.endpoint, now));
+        if !lanes.contains_key(&d.delivery.endpoint_id) {
+            let lane = Lane::new(self.max_concurrency, &d.endpoint, now);
+            lanes.insert(d.delivery.endpoint_id.clone(), lane);
+        }
+        let Some(lane) = lanes.get_mut(&d.delivery.endpoint_id) else { return Offer::default() };
         lane.refresh(&d.endpoint);
         lane.last_active = now;
         let pace = lane.pace(now);

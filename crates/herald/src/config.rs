@@ -62,8 +62,8 @@ pub struct ServeArgs {
     /// it over (default: twice the request timeout plus 30s). Must exceed the request timeout.
     #[arg(long, env = "HERALD_LEASE")]
     pub lease: Option<String>,
-    /// HTTP requests on the wire to one endpoint at once, at most (default 16;
-    /// timeouts lower it for that endpoint until it answers again).
+    /// HTTP requests on the wire to one endpoint at once, at most (default 64). An
+    /// endpoint starts at 8 and gains one per answer; each timeout halves it.
     #[arg(long, env = "HERALD_ENDPOINT_CONCURRENCY")]
     pub endpoint_concurrency: Option<u32>,
     /// Disable an endpoint whose every attempt failed for this long, e.g. `5d`
@@ -298,7 +298,7 @@ impl Config {
         if lease <= request_timeout {
             return Err(bad("lease", "must be longer than request_timeout"));
         }
-        let endpoint_concurrency = args.endpoint_concurrency.or(file.endpoint_concurrency).unwrap_or(16);
+        let endpoint_concurrency = args.endpoint_concurrency.or(file.endpoint_concurrency).unwrap_or(64);
         if !(1..=10_000).contains(&endpoint_concurrency) {
             return Err(bad("endpoint_concurrency", "must be between 1 and 10000"));
         }
@@ -475,7 +475,7 @@ mod tests {
     #[test]
     fn flow_control_and_health_settings_parse_and_name_their_key() {
         let c = Config::load(ServeArgs::default()).unwrap();
-        assert_eq!(c.endpoint_concurrency, 16);
+        assert_eq!(c.endpoint_concurrency, 64);
         assert_eq!(c.health.disable_after, Some(Duration::from_secs(5 * 86_400)));
         assert!(c.operational_webhook_urls.is_empty());
         let c = Config::load(ServeArgs {
