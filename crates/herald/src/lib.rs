@@ -8,6 +8,7 @@
 //! keeps its lease in the store and is resumed on the next start.
 
 pub mod config;
+pub mod listen;
 mod open;
 mod secret_key;
 mod telemetry;
@@ -92,7 +93,9 @@ impl Server {
         let dispatch = engine.as_ref().map_or_else(DispatchHandle::detached, Engine::handle);
         let app = match role {
             Role::WorkersOnly => health_only(self.store.clone()),
-            Role::All | Role::ApiOnly => self.api(dispatch, &self.public_url(listener.local_addr()?)),
+            Role::All | Role::ApiOnly => {
+                self.api(dispatch, shutdown.clone(), &self.public_url(listener.local_addr()?))
+            }
         };
         let workers = engine.map(|e| tokio::spawn(e.run(shutdown.clone())));
         let upkeep = self.upkeep(role, shutdown.clone());
@@ -149,17 +152,20 @@ impl Server {
     }
 
     /// The API under `/api/v1`, with the dashboard and the customer portal in front.
-    fn api(&self, dispatch: DispatchHandle, public_url: &str) -> axum::Router {
+    fn api(&self, dispatch: DispatchHandle, shutdown: CancellationToken, public_url: &str) -> axum::Router {
         let api = ApiConfig {
             admin_token: self.admin_token.clone(),
             max_payload_bytes: self.config.max_payload_bytes,
             default_payload_retention: self.config.retention,
             egress: Some(EgressPolicy::new(self.config.allow_networks.clone())),
             app_portal_base_url: format!("{public_url}/portal"),
+            public_url: self.config.public_url.clone(),
             ..ApiConfig::default()
         };
         let operational = Operational::new(self.store.clone(), dispatch.clone(), self.operational.0.clone());
-        let state = AppState::new(self.store.clone(), dispatch, api).with_operational(operational);
+        let state = AppState::new(self.store.clone(), dispatch, api)
+            .with_operational(operational)
+            .with_shutdown(shutdown);
         let dashboard = herald_dashboard::DashboardConfig::new(
             self.admin_token.clone(),
             public_url.starts_with("https://"),

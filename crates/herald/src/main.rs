@@ -13,13 +13,15 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "herald",
     version,
-    after_help = "Quick start:\n  herald serve              start on ./herald-data (SQLite); prints the API address and the admin token\n  herald serve --help       every setting, with its HERALD_* environment variable\n\nDocs: README.md and docs/ in the source tree."
+    after_help = "Quick start:\n  herald serve              start on ./herald-data (SQLite); prints the API address and the admin token\n  herald serve --help       every setting, with its HERALD_* environment variable\n  herald listen --forward-to http://localhost:3000/webhooks\n                            relay events to your machine (see herald listen --help)\n\nDocs: README.md and docs/ in the source tree."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server: the API (Svix-compatible, under /api/v1) and the delivery workers.
@@ -27,6 +29,12 @@ enum Command {
     /// Every option can also be set with its HERALD_* environment variable or in a
     /// TOML file given with --config; flags beat the environment, which beats the file.
     Serve(ServeArgs),
+    /// Relay the events reaching a Herald server to a local URL (local development).
+    ///
+    /// Prints one line per event. With no --source or --app it creates a throwaway
+    /// source (no verification) and prints its URL; reconnects by itself and replays
+    /// what it missed; --since replays history first.
+    Listen(herald::listen::ListenArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +45,14 @@ fn main() -> anyhow::Result<()> {
             init_logging(config.json_logs);
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(serve(config))
+        }
+        Command::Listen(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let shutdown = CancellationToken::new();
+                tokio::spawn(stop_on_signal(shutdown.clone()));
+                herald::listen::run(args, shutdown).await
+            })
         }
     }
 }
