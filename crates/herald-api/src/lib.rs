@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 //!
-//! The public surface is three items: [`ApiConfig`], [`AppState`] and [`router`].
+//! The public surface is three items: [`ApiConfig`], [`AppState`] and [`router`]
+//! (and the names of the metrics the inbound routes record, [`describe_metrics`]).
 
 mod auth;
 mod error;
@@ -25,6 +26,7 @@ use herald_delivery::{DispatchHandle, Operational, OperationalEvent};
 use herald_store::Store;
 
 pub use error::{ApiError, ValidationItem};
+pub use inbound::{INBOUND_REJECTED, INBOUND_REQUESTS, describe_metrics};
 pub use openapi::ApiDoc;
 
 /// Settings of the API layer, validated by the binary before it builds the router.
@@ -166,7 +168,7 @@ async fn clear_routing_on_write(
 /// Every route of the API under `/api/v1`, with trailing slashes optional, JSON
 /// errors for unknown routes and methods, the body limit and `Idempotency-Key`
 /// replay applied; and beside them, without those layers, the inbound sources'
-/// ingest routes `/in/{source_id}…` ([`inbound`]).
+/// ingest routes `/in/{source_id}…` (the `inbound` module).
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_payload_bytes;
     let ingest = inbound::router().with_state(state.clone());

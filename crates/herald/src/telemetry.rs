@@ -67,6 +67,7 @@ fn describe() {
         "From a message's acceptance to its successful delivery to one endpoint, retries included."
     );
     crate::upkeep::describe();
+    herald_api::describe_metrics();
 }
 
 /// Adds `/metrics` and the request-id and metrics middleware around `app`.

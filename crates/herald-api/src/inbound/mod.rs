@@ -37,6 +37,24 @@ use crate::routing_cache::Routing;
 use crate::v1::message::dispatch_new;
 use crate::v1::source::find_source;
 
+/// `herald_inbound_requests_total{outcome}`: requests to `/in/…` by what became of
+/// them: `accepted`, `duplicate` (a provider's retry), `handshake`, `rejected`,
+/// `too_large`, `unknown_source`. No label names a source (metrics name no tenant).
+pub const INBOUND_REQUESTS: &str = "herald_inbound_requests_total";
+/// `herald_inbound_rejected_total{reason}`: refused requests by reason code
+/// (`signature_mismatch`, `timestamp_outside_tolerance`, `missing_header`, …).
+pub const INBOUND_REJECTED: &str = "herald_inbound_rejected_total";
+
+/// Describes this module's metrics to the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_counter!(INBOUND_REQUESTS, "Requests to source URLs (/in/...), by outcome.");
+    metrics::describe_counter!(INBOUND_REJECTED, "Source requests refused, by reason.");
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!(INBOUND_REQUESTS, "outcome" => outcome).increment(1);
+}
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/in/{source_id}", post(receive))
@@ -77,7 +95,7 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
 pub(crate) async fn receive(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (mut parts, body) = request.into_parts();
     let key = path_param(&mut parts, &state, "source_id").await?;
-    let source = find_source(&state, &key).await?;
+    let source = find_source(&state, &key).await.inspect_err(|_| count("unknown_source"))?;
     let url = format!(
         "{}{}",
         base_url(&state, &parts.headers),
@@ -89,6 +107,7 @@ pub(crate) async fn receive(State(state): State<AppState>, request: Request) -> 
             let req = InboundRequest { method: &parts.method, url: &url, headers: &parts.headers, body: &[] };
             let refusal = too_large.refusal();
             capture::log_rejection(&state, &source, &req, too_large.at_least, &refusal).await;
+            count("too_large");
             return Err(ApiError::PayloadTooLarge(refusal.reason));
         }
     };
@@ -97,12 +116,16 @@ pub(crate) async fn receive(State(state): State<AppState>, request: Request) -> 
     if let Err(rejection) = verify(&source.verifier, &req, now.seconds()) {
         let refusal = capture::Refusal::from(&rejection);
         capture::log_rejection(&state, &source, &req, body.len() as u64, &refusal).await;
+        count("rejected");
+        metrics::counter!(INBOUND_REJECTED, "reason" => refusal.code).increment(1);
         return Err(ApiError::Unauthorized(refusal.reason));
     }
     if let Some(answer) = handshake(&source.verifier, &req) {
+        count("handshake");
         return Ok(answer_with(StatusCode::OK, answer.content_type, answer.body));
     }
     let accepted = accept(&state, &source, &req, &body, now).await?;
+    count(if accepted.duplicate { "duplicate" } else { "accepted" });
     Ok(answer(&source, &accepted))
 }
 

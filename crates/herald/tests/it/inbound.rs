@@ -162,6 +162,12 @@ async fn handshakes_custom_answers_body_limits_and_sub_paths(backend: Backend) {
     assert_eq!(log["data"][0]["code"], "payload_too_large", "{log}");
     let unknown = post_in(&server.base_url, "/in/src_nobody", &[], b"{}").await;
     assert_eq!((unknown.status, unknown.json()["code"].clone()), (404, json!("not_found")));
+    let metrics = http().get(format!("{}/metrics", server.base_url)).send().await.expect("metrics");
+    let metrics = metrics.text().await.expect("text");
+    for outcome in ["handshake", "accepted", "too_large", "unknown_source"] {
+        let series = format!("herald_inbound_requests_total{{outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&series), "{series} is counted");
+    }
 
     let (_, listed) = admin(&server, reqwest::Method::GET, &format!("/api/v1/app/{app}/msg"), None).await;
     let messages = listed["data"].as_array().expect("messages");
