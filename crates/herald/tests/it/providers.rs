@@ -147,6 +147,18 @@ pub fn slack_headers(secret: &str, body: &[u8], ts: i64) -> Vec<(String, String)
     ]
 }
 
+/// `X-Twilio-Signature`: base64 HMAC-SHA1 (auth token) of the URL Twilio called
+/// followed by the form parameters sorted by name, as `name1value1name2value2…`.
+pub fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let signed: String =
+        std::iter::once(url.to_owned()).chain(sorted.iter().map(|(k, v)| format!("{k}{v}"))).collect();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).expect("any key length");
+    mac.update(signed.as_bytes());
+    B64.encode(mac.finalize().into_bytes())
+}
+
 pub fn hmac(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
     mac.update(message);
