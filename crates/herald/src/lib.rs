@@ -82,6 +82,8 @@ impl Server {
     /// does not serve the API; it answers `/api/v1/health` on the listener only.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
         let role = self.config.role;
+        // Before the engine starts, so its first attempts are counted.
+        let metrics = telemetry::recorder();
         let engine = match role {
             Role::ApiOnly => None,
             Role::All | Role::WorkersOnly => Some(self.engine()?),
@@ -99,7 +101,7 @@ impl Server {
         };
         let workers = engine.map(|e| tokio::spawn(e.run(shutdown.clone())));
         let upkeep = self.upkeep(role, shutdown.clone());
-        let app = telemetry::wrap(app, telemetry::recorder());
+        let app = telemetry::wrap(app, metrics);
         let http_shutdown = shutdown.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { http_shutdown.cancelled().await })

@@ -12,13 +12,14 @@
 //! anything. It is installed once ([`recorder`]); several servers in one process
 //! (tests) share it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{self, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::Counter;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
@@ -70,8 +71,33 @@ fn describe() {
     herald_api::describe_metrics();
 }
 
-/// Adds `/metrics` and the request-id and metrics middleware around `app`.
+/// The HTTP edge's counters, registered once: on the hot path a request costs an
+/// atomic increment each, not a registry look-up.
+struct Counters {
+    accepted: Counter,
+    /// By status class, `1xx` to `5xx`.
+    classes: [Counter; 5],
+}
+
+impl Counters {
+    fn register() -> Self {
+        let class = |c: &'static str| metrics::counter!(HTTP_RESPONSES, "class" => c);
+        Self {
+            accepted: metrics::counter!(MESSAGES_ACCEPTED),
+            classes: [class("1xx"), class("2xx"), class("3xx"), class("4xx"), class("5xx")],
+        }
+    }
+
+    fn class(&self, status: StatusCode) -> &Counter {
+        let i = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
+        &self.classes[i]
+    }
+}
+
+/// Adds `/metrics` and the request-id and metrics middleware around `app`. Call
+/// [`recorder`] first: the counters are registered with the recorder of the moment.
 pub fn wrap(app: axum::Router, handle: PrometheusHandle) -> axum::Router {
+    let counters = Arc::new(Counters::register());
     let metrics = move || {
         let handle = handle.clone();
         async move {
@@ -79,12 +105,13 @@ pub fn wrap(app: axum::Router, handle: PrometheusHandle) -> axum::Router {
             (headers, handle.render())
         }
     };
-    app.route("/metrics", axum::routing::get(metrics)).layer(axum::middleware::from_fn(observe))
+    app.route("/metrics", axum::routing::get(metrics))
+        .layer(axum::middleware::from_fn_with_state(counters, observe))
 }
 
 /// The middleware: a span with the request id around the request, the id on the
 /// response, the counters after it.
-async fn observe(request: Request, next: Next) -> Response {
+async fn observe(State(counters): State<Arc<Counters>>, request: Request, next: Next) -> Response {
     let id = request_id(&request);
     let accepts_message = request.method() == Method::POST && is_message_create(request.uri().path());
     let span =
@@ -101,9 +128,9 @@ async fn observe(request: Request, next: Next) -> Response {
         }
     });
     if accepts_message && status == StatusCode::ACCEPTED {
-        metrics::counter!(MESSAGES_ACCEPTED).increment(1);
+        counters.accepted.increment(1);
     }
-    metrics::counter!(HTTP_RESPONSES, "class" => class(status)).increment(1);
+    counters.class(status).increment(1);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -123,18 +150,8 @@ fn request_id(request: &Request) -> String {
 
 /// `POST /api/v1/app/{app}/msg` (trailing slash optional).
 fn is_message_create(path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    matches!(parts.as_slice(), ["", "api", "v1", "app", app, "msg"] if !app.is_empty())
-}
-
-fn class(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+    let rest = path.trim_end_matches('/').strip_prefix("/api/v1/app/");
+    rest.and_then(|r| r.split_once('/')).is_some_and(|(app, tail)| !app.is_empty() && tail == "msg")
 }
 
 #[cfg(test)]
