@@ -182,9 +182,8 @@ impl Engine {
 /// Hands a delivery to its endpoint's lane, starting a worker for it if the lane
 /// may run one more, or postponing it in the store if the lane is full.
 fn offer(ctx: &Arc<Ctx>, d: Dispatch) {
-    let endpoint = d.delivery.endpoint_id.clone();
     let offer = ctx.lanes.offer(d, Instant::now());
-    if offer.start {
+    if let Some(endpoint) = offer.start {
         spawn_worker(ctx, endpoint);
     }
     for (d, after) in offer.give_back {
@@ -218,9 +217,14 @@ async fn run_job(ctx: &Arc<Ctx>, job: Job) {
             _ = tokio::time::sleep_until(slot.into()) => {}
         }
     }
-    let permit = tokio::select! {
-        _ = ctx.stopping.cancelled() => None,
-        permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+    // The fast path takes a free permit without registering for cancellation (a
+    // shared lock per delivery); only a worker that has to wait listens for shutdown.
+    let permit = match ctx.permits.clone().try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) => tokio::select! {
+            _ = ctx.stopping.cancelled() => None,
+            permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+        },
     };
     match permit {
         Some(_permit) if !ctx.stopping.is_cancelled() => {

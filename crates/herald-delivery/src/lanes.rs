@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use herald_core::{Endpoint, EndpointId, HealthChange, HealthPolicy, Timestamp};
 
 use crate::dispatch::Dispatch;
-use crate::flow::{AdaptiveLimit, Backlog, Latency, Pace, Pacer};
+use crate::flow::{AdaptiveLimit, Backlog, Latency, MAX_BACKLOG, Pace, Pacer};
 use crate::pipeline::Observed;
 
 /// Every endpoint's lane.
@@ -62,8 +62,8 @@ struct Lane {
 /// What to do after offering a delivery to its lane.
 #[derive(Default)]
 pub(crate) struct Offer {
-    /// The lane may run one more worker: start it.
-    pub start: bool,
+    /// The lane may run one more worker: start it, for this endpoint.
+    pub start: Option<EndpointId>,
     /// Deliveries the lane may not hold (the offered one, or ones queued before the
     /// lane's bound shrank): postpone each in the store by its delay.
     pub give_back: Vec<(Dispatch, Duration)>,
@@ -107,10 +107,13 @@ impl Lanes {
         let Some(lane) = lanes.get_mut(&d.delivery.endpoint_id) else { return Offer::default() };
         lane.refresh(&d.endpoint);
         lane.last_active = now;
-        let pace = lane.pace(now);
-        let bound = pace.bound();
         let mut offer = Offer::default();
-        if lane.queue.len() >= bound {
+        // The bound is never below the limit (nor above MAX_BACKLOG), so a short
+        // queue, the usual case, needs no arithmetic.
+        let short = lane.queue.len() < lane.limit.allowed().min(MAX_BACKLOG);
+        let pace = (!short).then(|| lane.pace(now));
+        if let Some(pace) = pace.filter(|p| lane.queue.len() >= p.bound()) {
+            let bound = pace.bound();
             let after = lane.backlog.postpone(&pace, lane.queue.len(), now);
             offer.give_back.push((d, after));
             while lane.queue.len() > bound {
@@ -119,11 +122,11 @@ impl Lanes {
             }
             return offer;
         }
-        lane.queue.push_back(d);
         if lane.workers < lane.limit.allowed() {
             lane.workers += 1;
-            offer.start = true;
+            offer.start = Some(d.delivery.endpoint_id.clone());
         }
+        lane.queue.push_back(d);
         offer
     }
 

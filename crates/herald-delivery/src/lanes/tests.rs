@@ -21,7 +21,7 @@ fn timed_out() -> Observed {
 
 fn starts(offer: Offer) -> bool {
     assert!(offer.give_back.is_empty(), "unexpected give-back");
-    offer.start
+    offer.start.is_some()
 }
 
 fn complete(lanes: &Lanes, job: &Job, seen: Observed, at: i64) -> Verdict {
@@ -164,7 +164,7 @@ fn a_request_left_unanswered_shrinks_the_lane_before_any_timeout_and_the_surplus
     assert!(stuck.iter().all(|j| j.start == t0));
     let later = t0 + Duration::from_secs(4);
     let offer = lanes.offer(another(&d), later);
-    assert!(!offer.start);
+    assert!(offer.start.is_none());
     assert_eq!(offer.give_back.len(), 99, "4 s without an answer: only one delivery per slot may wait");
     assert!(
         offer.give_back.iter().all(|(_, after)| *after >= Duration::from_secs(2)),
