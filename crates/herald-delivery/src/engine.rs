@@ -183,8 +183,8 @@ impl Engine {
 /// may run one more, or postponing it in the store if the lane is full.
 fn offer(ctx: &Arc<Ctx>, d: Dispatch) {
     let offer = ctx.lanes.offer(d, Instant::now());
-    if let Some(endpoint) = offer.start {
-        spawn_worker(ctx, endpoint);
+    if let Some(job) = offer.start {
+        spawn_worker(ctx, job.d.delivery.endpoint_id.clone(), Some(job));
     }
     for (d, after) in offer.give_back {
         ctx.postpone(&d, after);
@@ -192,18 +192,21 @@ fn offer(ctx: &Arc<Ctx>, d: Dispatch) {
     }
 }
 
-fn spawn_worker(ctx: &Arc<Ctx>, endpoint: EndpointId) {
+fn spawn_worker(ctx: &Arc<Ctx>, endpoint: EndpointId, first: Option<Job>) {
     let ctx2 = ctx.clone();
-    ctx.tasks.spawn(work_lane(ctx2, endpoint));
+    ctx.tasks.spawn(work_lane(ctx2, endpoint, first));
 }
 
-/// One worker of a lane: takes its deliveries one at a time until there are none.
-async fn work_lane(ctx: Arc<Ctx>, endpoint: EndpointId) {
-    while let Some(job) = ctx.lanes.next(&endpoint, Instant::now()) {
-        if job.spawn_another {
-            spawn_worker(&ctx, endpoint.clone());
+/// One worker of a lane: runs the job it was started with, if any, then takes the
+/// lane's deliveries one at a time until there are none.
+async fn work_lane(ctx: Arc<Ctx>, endpoint: EndpointId, first: Option<Job>) {
+    let mut job = first;
+    loop {
+        let Some(current) = job.take().or_else(|| ctx.lanes.next(&endpoint, Instant::now())) else { break };
+        if current.spawn_another {
+            spawn_worker(&ctx, endpoint.clone(), None);
         }
-        run_job(&ctx, job).await;
+        run_job(&ctx, current).await;
         ctx.handle.finished();
     }
 }

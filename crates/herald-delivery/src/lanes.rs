@@ -62,8 +62,10 @@ struct Lane {
 /// What to do after offering a delivery to its lane.
 #[derive(Default)]
 pub(crate) struct Offer {
-    /// The lane may run one more worker: start it, for this endpoint.
-    pub start: Option<EndpointId>,
+    /// The lane may run one more worker: start one with this job in hand (handing
+    /// it over, rather than queueing it, means no worker is ever started for a
+    /// delivery another worker has meanwhile taken).
+    pub start: Option<Job>,
     /// Deliveries the lane may not hold (the offered one, or ones queued before the
     /// lane's bound shrank): postpone each in the store by its delay.
     pub give_back: Vec<(Dispatch, Duration)>,
@@ -124,9 +126,10 @@ impl Lanes {
         }
         if lane.workers < lane.limit.allowed() {
             lane.workers += 1;
-            offer.start = Some(d.delivery.endpoint_id.clone());
+            offer.start = Some(lane.take(d, now));
+        } else {
+            lane.queue.push_back(d);
         }
-        lane.queue.push_back(d);
         offer
     }
 
@@ -142,18 +145,12 @@ impl Lanes {
             return None;
         };
         lane.last_active = now;
-        let disabled = lane.disabled || d.endpoint.disabled;
-        let not_before = match (&mut lane.pacer, disabled) {
-            (Some(pacer), false) => Some(pacer.reserve(now)).filter(|slot| *slot > now),
-            _ => None,
-        };
-        let start = not_before.unwrap_or(now);
-        lane.sending.push(start);
-        let spawn_another = !lane.queue.is_empty() && lane.workers < allowed;
-        if spawn_another {
+        let mut job = lane.take(d, now);
+        job.spawn_another = !lane.queue.is_empty() && lane.workers < allowed;
+        if job.spawn_another {
             lane.workers += 1;
         }
-        Some(Job { d, start, not_before, disabled, spawn_another })
+        Some(job)
     }
 
     /// Learns from an attempt: the concurrency limit, latency and timeout streak, and
@@ -250,6 +247,19 @@ impl Lane {
             seen: ep.updated_at,
             last_active: now,
         }
+    }
+
+    /// Makes `d` a worker's job: its send slot if the endpoint is rate-limited, and
+    /// it counts as on the wire from then on.
+    fn take(&mut self, d: Dispatch, now: Instant) -> Job {
+        let disabled = self.disabled || d.endpoint.disabled;
+        let not_before = match (&mut self.pacer, disabled) {
+            (Some(pacer), false) => Some(pacer.reserve(now)).filter(|slot| *slot > now),
+            _ => None,
+        };
+        let start = not_before.unwrap_or(now);
+        self.sending.push(start);
+        Job { d, start, not_before, disabled, spawn_another: false }
     }
 
     /// Takes settings and health from a newer snapshot of the endpoint. An older one

@@ -19,9 +19,11 @@ fn timed_out() -> Observed {
     Observed { result: Some(AttemptResult::Failed), timed_out: true, answered: false, took: 15_000 * MS }
 }
 
-fn starts(offer: Offer) -> bool {
+/// Offers `d`: the job a new worker starts with, or `None` when it was queued.
+fn offer(lanes: &Lanes, d: Dispatch, now: Instant) -> Option<Job> {
+    let offer = lanes.offer(d, now);
     assert!(offer.give_back.is_empty(), "unexpected give-back");
-    offer.start.is_some()
+    offer.start
 }
 
 fn complete(lanes: &Lanes, job: &Job, seen: Observed, at: i64) -> Verdict {
@@ -33,20 +35,17 @@ fn a_lane_runs_at_most_its_limit_of_workers_and_hands_out_in_order() {
     let (lanes, t0) = (Lanes::new(2), Instant::now());
     let first = dispatch(0, Trigger::Scheduled);
     let ep = first.endpoint.id.clone();
-    let queued: Vec<bool> = [first.clone()]
-        .into_iter()
-        .chain((0..3).map(|_| another(&first)))
-        .map(|d| starts(lanes.offer(d, t0)))
-        .collect();
-    assert_eq!(queued, [true, true, false, false], "two workers, the rest queued");
-    assert_eq!(lanes.next(&ep, t0).map(|j| j.d.message.id.clone()), Some(first.message.id.clone()));
-    let mut taken = 1;
-    while lanes.next(&ep, t0).is_some() {
-        taken += 1;
-    }
-    assert_eq!(taken, 4, "everything queued is handed out once");
-    assert!(lanes.next(&ep, t0).is_none(), "the second worker stops too");
-    assert!(starts(lanes.offer(another(&first), t0)), "both workers stopped: a new one starts");
+    let (third, fourth) = (another(&first), another(&first));
+    let started = offer(&lanes, first.clone(), t0).expect("a worker starts with it");
+    assert_eq!(started.d.message.id, first.message.id);
+    assert!(offer(&lanes, another(&first), t0).is_some(), "a second worker");
+    assert!(offer(&lanes, third.clone(), t0).is_none(), "the limit is two: queued");
+    assert!(offer(&lanes, fourth.clone(), t0).is_none());
+    let queued: Vec<_> = (0..2).map(|_| lanes.next(&ep, t0).expect("job").d.message.id.clone()).collect();
+    assert_eq!(queued, [third.message.id.clone(), fourth.message.id.clone()], "in order, once each");
+    assert!(lanes.next(&ep, t0).is_none(), "then the first worker stops");
+    assert!(lanes.next(&ep, t0).is_none(), "and the second");
+    assert!(offer(&lanes, another(&first), t0).is_some(), "both workers stopped: a new one starts");
 }
 
 #[test]
@@ -54,20 +53,16 @@ fn timeouts_shrink_the_lane_so_a_hanging_endpoint_holds_one_request_and_gives_wo
     let (lanes, t0) = (Lanes::new(4), Instant::now());
     let d = dispatch(0, Trigger::Scheduled);
     let ep = d.endpoint.id.clone();
-    for _ in 0..4 {
-        assert!(starts(lanes.offer(another(&d), t0)));
-    }
-    let jobs: Vec<_> = (0..4).map(|_| lanes.next(&ep, t0).expect("job")).collect();
-    assert!(jobs.iter().all(|j| !j.spawn_another));
+    let jobs: Vec<_> = (0..4).map(|_| offer(&lanes, another(&d), t0).expect("a worker each")).collect();
     let streaks: Vec<u32> =
         jobs.iter().map(|job| complete(&lanes, job, timed_out(), 0).timeouts_in_a_row).collect();
     assert_eq!(streaks, [1, 2, 3, 4], "the retry policy is told how many in a row");
-    assert!(!starts(lanes.offer(another(&d), t0)), "four workers are still running");
+    assert!(offer(&lanes, another(&d), t0).is_none(), "four workers are still running");
     assert!(lanes.next(&ep, t0).is_none(), "the limit fell to 1: surplus workers stop");
     assert!(lanes.next(&ep, t0).is_none());
     assert!(lanes.next(&ep, t0).is_none());
     let last = lanes.next(&ep, t0).expect("the last worker takes the queued delivery");
-    assert!(!starts(lanes.offer(another(&d), t0)), "one queued delivery is allowed for a 15 s endpoint");
+    assert!(offer(&lanes, another(&d), t0).is_none(), "one queued delivery is allowed for a 15 s endpoint");
     let offer = lanes.offer(another(&d), t0);
     assert_eq!(
         offer.give_back.len(),
@@ -87,11 +82,9 @@ fn a_rate_limited_lane_hands_out_send_slots_one_interval_apart() {
     let mut d = dispatch(0, Trigger::Scheduled);
     Arc::make_mut(&mut d.endpoint).throttle_rate = Some(10);
     let ep = d.endpoint.id.clone();
-    for _ in 0..3 {
-        lanes.offer(another(&d), t0);
-    }
-    let slots: Vec<_> = (0..3).map(|_| lanes.next(&ep, t0).expect("job").not_before).collect();
+    let slots: Vec<_> = (0..3).map(|_| offer(&lanes, another(&d), t0).expect("job").not_before).collect();
     assert_eq!(slots, [None, Some(t0 + 100 * MS), Some(t0 + 200 * MS)]);
+    assert!(lanes.lock()[&ep].queue.is_empty());
 }
 
 #[test]
@@ -123,11 +116,11 @@ fn a_disabled_lane_hands_back_its_queue_and_only_a_newer_snapshot_enables_it() {
     let (lanes, t0) = (Lanes::new(1), Instant::now());
     let d = dispatch(0, Trigger::Scheduled);
     let ep = d.endpoint.id.clone();
-    for _ in 0..3 {
-        lanes.offer(another(&d), t0);
-    }
-    let running = lanes.next(&ep, t0).expect("job");
+    let running = offer(&lanes, another(&d), t0).expect("job");
     assert!(!running.disabled);
+    for _ in 0..2 {
+        assert!(offer(&lanes, another(&d), t0).is_none());
+    }
     let held = lanes.disable(&ep, Timestamp(d.endpoint.updated_at.0 + 10));
     assert_eq!(held.len(), 2, "what was queued is handed back");
     lanes.offer(another(&d), t0);
@@ -145,7 +138,7 @@ fn idle_lanes_are_forgotten_and_shutdown_drains_every_queue() {
     for d in [a.clone(), another(&a), b.clone()] {
         lanes.offer(d, t0);
     }
-    assert_eq!(lanes.drain_all().len(), 3);
+    assert_eq!(lanes.drain_all().len(), 1, "only what waits in a queue, not what workers hold");
     assert!(lanes.next(&a.endpoint.id, t0).is_none());
     assert!(lanes.next(&b.endpoint.id, t0).is_none());
     lanes.sweep(t0 + Duration::from_secs(61), Duration::from_secs(60));
@@ -157,10 +150,8 @@ fn a_request_left_unanswered_shrinks_the_lane_before_any_timeout_and_the_surplus
     let (lanes, t0) = (Lanes::new(2), Instant::now());
     let d = dispatch(0, Trigger::Scheduled);
     let ep = d.endpoint.id.clone();
-    for _ in 0..102 {
-        lanes.offer(another(&d), t0);
-    }
-    let stuck = [lanes.next(&ep, t0).expect("job"), lanes.next(&ep, t0).expect("job")];
+    let stuck: Vec<_> = (0..102).filter_map(|_| lanes.offer(another(&d), t0).start).collect();
+    assert_eq!(stuck.len(), 2, "two on the wire, a hundred queued");
     assert!(stuck.iter().all(|j| j.start == t0));
     let later = t0 + Duration::from_secs(4);
     let offer = lanes.offer(another(&d), later);
