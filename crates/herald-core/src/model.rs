@@ -66,6 +66,31 @@ pub struct Endpoint {
     pub updated_at: Timestamp,
 }
 
+impl Endpoint {
+    /// An enabled endpoint of `app_id` at `url`, signed with `key`, created `now`,
+    /// with no uid, description, filters, rate limit, metadata or headers.
+    pub fn new(app_id: AppId, url: String, key: SigningKey, now: Timestamp) -> Self {
+        Self {
+            id: EndpointId::generate(),
+            app_id,
+            uid: None,
+            url,
+            description: String::new(),
+            event_types: None,
+            channels: None,
+            disabled: false,
+            throttle_rate: None,
+            metadata: Metadata::new(),
+            headers: BTreeMap::new(),
+            secrets: EndpointSecrets::new(key),
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The current signing key and the previous ones still honoured after a rotation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointSecrets {

@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use herald_core::{
-    AppId, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey,
-    Timestamp, Trigger,
+    AppId, Delivery, DeliveryStatus, Endpoint, Message, MessageId, SigningKey, Timestamp, Trigger,
 };
 
 use crate::dispatch::Dispatch;
@@ -15,26 +14,16 @@ use crate::dispatch::Dispatch;
 pub(crate) fn dispatch(attempts: u32, trigger: Trigger) -> Dispatch {
     let app_id = AppId::generate();
     let now = Timestamp(1_700_000_000_000);
-    let endpoint = Endpoint {
-        id: EndpointId::generate(),
-        app_id: app_id.clone(),
-        uid: None,
-        url: "https://hooks.example.com/in".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: [("x-team".to_owned(), "blue".to_owned()), ("webhook-id".to_owned(), "spoof".to_owned())]
+    let mut endpoint = Endpoint::new(
+        app_id.clone(),
+        "https://hooks.example.com/in".into(),
+        SigningKey::generate_symmetric(),
+        now,
+    );
+    endpoint.headers =
+        [("x-team".to_owned(), "blue".to_owned()), ("webhook-id".to_owned(), "spoof".to_owned())]
             .into_iter()
-            .collect(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
+            .collect();
     let message = Message {
         id: MessageId::generate(),
         app_id: app_id.clone(),

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use herald_core::routing::endpoint_wants;
 use herald_core::{
-    AppId, Application, Attempt, AttemptEvent, Endpoint, EndpointSecrets, Message, MessageId, SigningKey,
-    Timestamp,
+    AppId, Application, Attempt, AttemptEvent, Endpoint, Message, MessageId, SigningKey, Timestamp,
 };
 use herald_store::{Store, StoreError};
 use serde_json::{Value, json};
@@ -244,25 +243,10 @@ async fn ensure_endpoint(
         }
         return Ok(ep);
     }
-    let now = Timestamp::now();
-    let ep = Endpoint {
-        id: herald_core::EndpointId::generate(),
-        app_id: app.clone(),
-        uid: Some(uid.to_owned()),
-        url: url.to_owned(),
-        description: "From HERALD_OPERATIONAL_WEBHOOK_URL".to_owned(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: Default::default(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut ep =
+        Endpoint::new(app.clone(), url.to_owned(), SigningKey::generate_symmetric(), Timestamp::now());
+    ep.uid = Some(uid.to_owned());
+    ep.description = "From HERALD_OPERATIONAL_WEBHOOK_URL".to_owned();
     match store.create_endpoint(&ep).await {
         Ok(()) => Ok(ep),
         Err(StoreError::Conflict(_)) => store.get_endpoint(app, uid).await?.ok_or(StoreError::NotFound),
