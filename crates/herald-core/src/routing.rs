@@ -27,27 +27,19 @@ pub fn endpoint_wants(endpoint: &Endpoint, event_type: &str, channels: Option<&[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AppId, EndpointId, EndpointSecrets, SigningKey, Timestamp};
+    use crate::{AppId, SigningKey, Timestamp};
 
     fn endpoint(types: Option<&[&str]>, channels: Option<&[&str]>) -> Endpoint {
         let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
         Endpoint {
-            id: EndpointId::generate(),
-            app_id: AppId::generate(),
-            uid: None,
-            url: "https://example.com/hook".into(),
-            description: String::new(),
             event_types: types.map(owned),
             channels: channels.map(owned),
-            disabled: false,
-            throttle_rate: None,
-            metadata: Default::default(),
-            headers: Default::default(),
-            secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-            failing_since: None,
-            disabled_reason: None,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
+            ..Endpoint::new(
+                AppId::generate(),
+                "https://example.com/hook".to_owned(),
+                SigningKey::generate_symmetric(),
+                Timestamp(0),
+            )
         }
     }
 

@@ -10,14 +10,11 @@
 //! endpoint secrets are sealed and opened by [`herald_store::secrets`] in both, so a
 //! database can be moved between backends by copying rows.
 
-use std::collections::BTreeMap;
-
 use herald_core::{
     AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType,
     Message, MessageId, Timestamp, Trigger,
 };
-use herald_store::{SecretCipher, StoreError};
-use serde_json::Value;
+use herald_store::{SecretCipher, StoreError, codec};
 use sqlx::postgres::PgRow;
 use sqlx::{Decode, Postgres, Row, Type};
 
@@ -77,7 +74,7 @@ pub(crate) fn app(row: &PgRow) -> Result<Application> {
         id: AppId::from_trusted(col(row, 0)?),
         uid: col(row, 1)?,
         name: col(row, 2)?,
-        metadata: decode_map(&col::<String>(row, 3)?)?,
+        metadata: codec::decode_map(&col::<String>(row, 3)?)?,
         throttle_rate: col::<Option<i64>>(row, 4)?.map(|r| narrow(r, "throttle rate")).transpose()?,
         created_at: Timestamp(col(row, 5)?),
         updated_at: Timestamp(col(row, 6)?),
@@ -114,8 +111,8 @@ pub(crate) fn endpoint(row: &PgRow, at: usize, secrets: &SecretCipher) -> Result
         channels: col(row, at + 6)?,
         disabled: col(row, at + 7)?,
         throttle_rate: col::<Option<i64>>(row, at + 8)?.map(|r| narrow(r, "throttle rate")).transpose()?,
-        metadata: decode_map(&col::<String>(row, at + 9)?)?,
-        headers: decode_map(&col::<String>(row, at + 10)?)?,
+        metadata: codec::decode_map(&col::<String>(row, at + 9)?)?,
+        headers: codec::decode_map(&col::<String>(row, at + 10)?)?,
         failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
         disabled_reason: col(row, at + 15)?,
         created_at: Timestamp(col(row, at + 12)?),
@@ -188,15 +185,6 @@ pub(crate) fn big(n: u64) -> i64 {
 }
 
 /// A map as a JSON object.
-pub(crate) fn encode_map(map: &BTreeMap<String, String>) -> String {
-    let object = map.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-    Value::Object(object).to_string()
-}
-
-fn decode_map(text: &str) -> Result<BTreeMap<String, String>> {
-    serde_json::from_str(text).map_err(corrupt("JSON map"))
-}
-
 /// One column, a type mismatch being corrupt data.
 pub(crate) fn col<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
 where
@@ -207,16 +195,4 @@ where
 
 fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn maps_are_json_objects() {
-        let map = BTreeMap::from([("team".to_owned(), "billing".to_owned())]);
-        assert_eq!(encode_map(&map), r#"{"team":"billing"}"#);
-        assert_eq!(decode_map(&encode_map(&map)).expect("decode"), map);
-    }
 }

@@ -22,7 +22,7 @@ pub(crate) fn insert_app(conn: &Connection, app: &Application) -> Result<()> {
         app.id.as_str(),
         app.uid,
         app.name,
-        rows::encode_map(&app.metadata),
+        herald_store::codec::encode_map(&app.metadata),
         app.throttle_rate,
         app.created_at.millis(),
         app.updated_at.millis(),
@@ -61,7 +61,7 @@ pub(crate) fn update_app(conn: &Connection, app: &Application) -> Result<()> {
             app.id.as_str(),
             app.uid,
             app.name,
-            rows::encode_map(&app.metadata),
+            herald_store::codec::encode_map(&app.metadata),
             app.throttle_rate,
             app.updated_at.millis(),
         ])

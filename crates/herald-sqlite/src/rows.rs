@@ -6,16 +6,13 @@
 //! compile-time `&'static str` that `prepare_cached` can key on, and joined queries
 //! read the second table from a known offset (`*_WIDTH`).
 
-use std::collections::BTreeMap;
-
 use herald_core::{
     AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EventType,
     Message, MessageId, Timestamp, Trigger,
 };
-use herald_store::{SecretCipher, StoreError};
+use herald_store::{SecretCipher, StoreError, codec};
 use rusqlite::Row;
 use rusqlite::types::FromSql;
-use serde_json::Value;
 
 use crate::sql::Result;
 
@@ -73,7 +70,7 @@ pub(crate) fn app(row: &Row<'_>) -> Result<Application> {
         id: AppId::from_trusted(col(row, 0)?),
         uid: col(row, 1)?,
         name: col(row, 2)?,
-        metadata: decode_map(&col::<String>(row, 3)?)?,
+        metadata: codec::decode_map(&col::<String>(row, 3)?)?,
         throttle_rate: col(row, 4)?,
         created_at: Timestamp(col(row, 5)?),
         updated_at: Timestamp(col(row, 6)?),
@@ -110,8 +107,8 @@ pub(crate) fn endpoint(row: &Row<'_>, at: usize, secrets: &SecretCipher) -> Resu
         channels: decode_list(col(row, at + 6)?)?,
         disabled: col(row, at + 7)?,
         throttle_rate: col(row, at + 8)?,
-        metadata: decode_map(&col::<String>(row, at + 9)?)?,
-        headers: decode_map(&col::<String>(row, at + 10)?)?,
+        metadata: codec::decode_map(&col::<String>(row, at + 9)?)?,
+        headers: codec::decode_map(&col::<String>(row, at + 10)?)?,
         failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
         disabled_reason: col(row, at + 15)?,
         created_at: Timestamp(col(row, at + 12)?),
@@ -173,18 +170,10 @@ pub(crate) fn status(code: i64) -> Result<DeliveryStatus> {
 }
 
 /// A map as a JSON object.
-pub(crate) fn encode_map(map: &BTreeMap<String, String>) -> String {
-    let object = map.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
-    Value::Object(object).to_string()
-}
-
 /// An optional list as a JSON array, `None` as SQL NULL.
 pub(crate) fn encode_list(list: Option<&Vec<String>>) -> Option<String> {
-    list.map(|items| Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect()).to_string())
-}
-
-fn decode_map(text: &str) -> Result<BTreeMap<String, String>> {
-    serde_json::from_str(text).map_err(corrupt("JSON map"))
+    // A list of strings always serializes.
+    list.map(|items| serde_json::to_string(items).unwrap_or_default())
 }
 
 fn decode_list(text: Option<String>) -> Result<Option<Vec<String>>> {

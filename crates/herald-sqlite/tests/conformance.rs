@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use herald_core::{
-    AppId, Application, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey, Timestamp,
-};
+use herald_core::{AppId, Application, Endpoint, Message, MessageId, SigningKey, Timestamp};
 use herald_sqlite::{SqliteOptions, SqliteStore};
 use herald_store::{MessageFilter, Order, PageQuery, SecretKey, Store, StoreError};
 
@@ -31,24 +29,7 @@ fn app() -> Application {
 
 fn endpoint(app: &AppId) -> Endpoint {
     let now = Timestamp::now();
-    Endpoint {
-        id: EndpointId::generate(),
-        app_id: app.clone(),
-        uid: None,
-        url: "https://example.com/hook".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: Default::default(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Endpoint::new(app.clone(), "https://example.com/hook".to_owned(), SigningKey::generate_symmetric(), now)
 }
 
 fn message(app: &AppId, event_id: Option<String>) -> Message {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use herald_core::{AppId, Application, Endpoint, EndpointId, EndpointSecrets, SigningKey, Timestamp};
+use herald_core::{AppId, Application, Endpoint, SigningKey, Timestamp};
 use herald_sqlite::SqliteStore;
 use herald_store::{SecretKey, Store, StoreError};
 
@@ -22,24 +22,7 @@ fn app() -> Application {
 
 fn endpoint(app: &AppId, key: SigningKey) -> Endpoint {
     let now = Timestamp::now();
-    Endpoint {
-        id: EndpointId::generate(),
-        app_id: app.clone(),
-        uid: None,
-        url: "https://example.com/hook".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: Default::default(),
-        secrets: EndpointSecrets::new(key),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Endpoint::new(app.clone(), "https://example.com/hook".to_owned(), key, now)
 }
 
 /// Every byte of the database: the main file, the WAL and the shared-memory index.

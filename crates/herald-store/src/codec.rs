@@ -26,6 +26,18 @@ pub fn open_verifier(cipher: &SecretCipher, source: &SourceId, stored: &str) -> 
     serde_json::from_str(&cipher.open_verifier(source, stored)?).map_err(corrupt("source verifier"))
 }
 
+/// A string map (metadata, custom headers) as a JSON object. Keys come out sorted,
+/// so the same map is always the same text.
+pub fn encode_map(map: &std::collections::BTreeMap<String, String>) -> String {
+    // A map of strings always serializes.
+    serde_json::to_string(map).unwrap_or_default()
+}
+
+/// The inverse of [`encode_map`].
+pub fn decode_map(text: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(corrupt("JSON map"))
+}
+
 /// A locator as `{"from": "header", "name": "…"}`; `None` as SQL NULL.
 pub fn encode_locator(locator: Option<&Locator>) -> Option<String> {
     locator.map(|l| serde_json::to_string(l).unwrap_or_default())
@@ -110,6 +122,13 @@ fn corrupt<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_are_json_objects() {
+        let map = std::collections::BTreeMap::from([("team".to_owned(), "billing".to_owned())]);
+        assert_eq!(encode_map(&map), r#"{"team":"billing"}"#);
+        assert_eq!(decode_map(&encode_map(&map)).expect("decode"), map);
+    }
 
     #[test]
     fn inbound_origins_round_trip() {

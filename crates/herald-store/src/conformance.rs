@@ -28,8 +28,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use herald_core::{
-    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, EndpointSecrets,
-    Message, MessageId, SigningKey, Timestamp, Trigger,
+    AppId, Application, Attempt, AttemptId, Delivery, DeliveryStatus, Endpoint, EndpointId, Message,
+    MessageId, SigningKey, Timestamp, Trigger,
 };
 
 use crate::{Cursor, DeliveryUpdate, Order, Page, PageQuery, Store};
@@ -145,24 +145,7 @@ async fn new_app(store: &Shared) -> Application {
 }
 
 fn endpoint(app: &AppId) -> Endpoint {
-    Endpoint {
-        id: EndpointId::generate(),
-        app_id: app.clone(),
-        uid: None,
-        url: "https://example.com/hook".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: Default::default(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: ts(T),
-        updated_at: ts(T),
-    }
+    Endpoint::new(app.clone(), "https://example.com/hook".to_owned(), SigningKey::generate_symmetric(), ts(T))
 }
 
 async fn new_endpoint(store: &Shared, app: &AppId) -> Endpoint {

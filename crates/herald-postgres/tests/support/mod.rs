@@ -13,9 +13,7 @@ use std::io::Write as _;
 use std::sync::Once;
 use std::time::Duration;
 
-use herald_core::{
-    AppId, Application, Endpoint, EndpointId, EndpointSecrets, Message, MessageId, SigningKey, Timestamp,
-};
+use herald_core::{AppId, Application, Endpoint, Message, MessageId, SigningKey, Timestamp};
 use herald_postgres::{PgOptions, PgStore};
 use herald_store::{SecretKey, Store};
 use sqlx::postgres::PgListener;
@@ -118,24 +116,7 @@ pub fn app() -> Application {
 
 pub fn endpoint(app: &AppId) -> Endpoint {
     let now = Timestamp::now();
-    Endpoint {
-        id: EndpointId::generate(),
-        app_id: app.clone(),
-        uid: None,
-        url: "https://example.com/hook".into(),
-        description: String::new(),
-        event_types: None,
-        channels: None,
-        disabled: false,
-        throttle_rate: None,
-        metadata: Default::default(),
-        headers: Default::default(),
-        secrets: EndpointSecrets::new(SigningKey::generate_symmetric()),
-        failing_since: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Endpoint::new(app.clone(), "https://example.com/hook".to_owned(), SigningKey::generate_symmetric(), now)
 }
 
 /// A message created at `at` (so its deliveries are due then).
