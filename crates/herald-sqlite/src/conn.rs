@@ -42,6 +42,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_endpoint_health.sql"),
     include_str!("../migrations/004_sources.sql"),
     include_str!("../migrations/005_retention.sql"),
+    include_str!("../migrations/006_transformations.sql"),
+    include_str!("../migrations/007_attempt_requests.sql"),
 ];
 
 /// Each connection keeps up to this many prepared statements.
