@@ -1,0 +1,3 @@
+//! Per-message cost of transformations and filters (`cargo bench -p herald-transform`).
+
+fn main() {}
