@@ -106,6 +106,12 @@ test("operator: create an endpoint, send a test event, watch the attempt, open i
   await page.waitForFunction(() => document.querySelectorAll("ul.attempts li").length === 2, null, { timeout: 15000 });
   await page.locator("ul.attempts li details").first().evaluate((d) => (d.open = true));
   await page.screenshot({ path: join(shots, "message.png"), fullPage: true });
+  // Each attempt shows the request it sent: the method and URL, Herald's headers.
+  const msgId = new URL(page.url()).pathname.split("/").pop();
+  const sent = page.locator("ul.attempts li").first();
+  assert.equal(await sent.locator("p.request-line").textContent(), `POST ${rx.url}`);
+  assert.match(await sent.locator("tr.request-header", { hasText: "webhook-id" }).textContent(), new RegExp(msgId));
+  assert.match(await sent.locator("tr.request-header", { hasText: "webhook-signature" }).textContent(), /v1,/);
 
   // The message log lists them, live, and finds one by eventId.
   await page.goto(`${h.base}/messages`);
@@ -160,6 +166,10 @@ test("portal: a link for one application manages it and cannot reach another's",
   await p.waitForSelector("tr.message");
   await p.locator("tr.message a").first().click();
   await p.waitForSelector("tr.destination");
+  // The customer sees what each attempt sent too.
+  const portalHeader = p.locator("ul.attempts li tr.request-header", { hasText: "webhook-id" }).first();
+  await portalHeader.waitFor({ state: "attached" });
+  assert.match(await portalHeader.textContent(), /msg_/);
   await p.goto(`${h.base}/portal/${acme.id}`);
   await p.screenshot({ path: join(shots, "portal.png"), fullPage: true });
 
@@ -191,4 +201,35 @@ test("portal: a link for one application manages it and cannot reach another's",
   await pp.waitForSelector("h1 >> text=Endpoints");
   await pp.screenshot({ path: join(shots, "portal-phone.png"), fullPage: true });
   await phone.close();
+});
+
+test("operator: a source's ingest URL, what it received and what it refused", async () => {
+  const { createHmac } = await import("node:crypto");
+  const secret = "browser-test-github-secret";
+  const source = await h.api("POST", "/api/v1/source", { name: "GitHub org", appId: acme.id, verifier: { type: "github", secret } });
+  const body = JSON.stringify({ action: "opened", number: 7 });
+  const post = (b, sig) => fetch(`${h.base}/in/${source.id}`, {
+    method: "POST", body: b,
+    headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": "d-1", "x-hub-signature-256": sig },
+  });
+  const good = await post(body, "sha256=" + createHmac("sha256", secret).update(body).digest("hex"));
+  assert.equal(good.status, 200);
+  const { id: msg } = await good.json();
+  assert.equal((await post(body + " ", "sha256=" + createHmac("sha256", secret).update(body).digest("hex"))).status, 401);
+
+  const { context, page } = await signedIn();
+  await page.click("nav >> text=Sources");
+  await page.waitForSelector("tr.source");
+  await page.click("text=GitHub org");
+  await page.waitForSelector("h1 >> text=Source GitHub org");
+  assert.equal(await page.inputValue("#ingest-url"), `${h.base}/in/${source.id}`);
+  assert.match(await page.textContent("#received"), new RegExp(msg));
+  const refused = page.locator("li.rejection").first();
+  assert.match(await refused.textContent(), /signature_mismatch/);
+  await refused.locator("details").evaluate((d) => (d.open = true));
+  assert.doesNotMatch(await page.content(), new RegExp(secret));
+  await page.screenshot({ path: join(shots, "source.png"), fullPage: true });
+  await page.locator("#received a").first().click();
+  await page.waitForSelector("h1 >> text=pull_request.opened");
+  await context.close();
 });

@@ -6,7 +6,7 @@
 //! in `herald-api`, and a portal session can do exactly what its token can.
 
 use axum::body::Body;
-use http::{Method, Request, StatusCode, header};
+use http::{HeaderValue, Method, Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -24,11 +24,28 @@ pub(crate) async fn call(
     path: &str,
     body: Option<Value>,
 ) -> Result<Value, String> {
-    let request = Request::builder()
+    call_as(state, bearer, method, path, body, None).await
+}
+
+/// [`call`], passing the page request's `Host` on, for answers that hold this
+/// server's own URL (a source's ingest URL).
+pub(crate) async fn call_as(
+    state: &DashState,
+    bearer: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    host: Option<&HeaderValue>,
+) -> Result<Value, String> {
+    let mut request = Request::builder()
         .method(method)
         .uri(path)
         .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
-        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(host) = host {
+        request = request.header(header::HOST, host);
+    }
+    let request = request
         .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
         .map_err(|e| format!("could not build the request: {e}"))?;
     let Ok(response) = state.api.clone().oneshot(request).await;

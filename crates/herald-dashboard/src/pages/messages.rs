@@ -160,7 +160,7 @@ async fn search(ctx: &Ctx, app: Option<&Application>, term: &str) -> Option<Vec<
     found.map(|m| vec![m])
 }
 
-async fn row(ctx: &Ctx, m: &Message, now: Timestamp) -> Row {
+pub(crate) async fn row(ctx: &Ctx, m: &Message, now: Timestamp) -> Row {
     let destinations =
         ctx.state.store.message_destinations(&m.id, &PageQuery::first(100, Order::Ascending)).await;
     let mut counts: Vec<(&'static str, &'static str, usize)> = Vec::new();

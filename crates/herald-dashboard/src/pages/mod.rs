@@ -12,6 +12,7 @@ pub(crate) mod event_types;
 pub(crate) mod messages;
 pub(crate) mod overview;
 pub(crate) mod portal;
+pub(crate) mod sources;
 
 use askama::Template;
 use axum::Router;
@@ -31,6 +32,8 @@ pub(crate) fn router() -> Router<DashState> {
         .route("/apps", get(apps::list))
         .route("/messages", get(messages::log))
         .route("/event-types", get(event_types::page))
+        .route("/sources", get(sources::list))
+        .route("/sources/{src}", get(sources::detail))
         .route("/apps/{app}/portal-link", post(apps::portal_link))
         .route("/portal/{app}/session", post(portal::open_session))
         .route("/portal/{app}/signout", post(portal::sign_out));
@@ -98,6 +101,7 @@ impl Layout {
                     link("/apps".into(), "Applications", "apps"),
                     link("/messages".into(), "Messages", "messages"),
                     link("/event-types".into(), "Event types", "event-types"),
+                    link("/sources".into(), "Sources", "sources"),
                 ],
                 "/signout".to_owned(),
             ),

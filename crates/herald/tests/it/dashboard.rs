@@ -220,3 +220,55 @@ async fn a_portal_session_for_one_application_reaches_nothing_of_another() {
     assert_eq!(still["url"], secret_url, "Globex's endpoint is untouched");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_sources_pages_show_the_ingest_url_what_was_received_and_what_was_refused() {
+    use crate::providers::{create_source, now, post_in, providers};
+    let server = TestServer::start().await;
+    let base = &server.base_url;
+    let app = api(&server, reqwest::Method::POST, "/api/v1/app", json!({"name": "Shop"})).await;
+    let app = app["id"].as_str().expect("app id");
+    let cookie = sign_in(&server).await;
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        async move {
+            let r =
+                client().get(format!("{base}{path}")).header("cookie", cookie).send().await.expect("page");
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            r.text().await.expect("html")
+        }
+    };
+    assert!(page("/sources".into()).await.contains("No sources yet"), "an empty list says how to start");
+
+    let github = providers().into_iter().find(|p| p.name == "github").expect("github");
+    let source =
+        create_source(&server, app, json!({"name": "GitHub org", "verifier": github.verifier})).await;
+    let id = source["id"].as_str().expect("source id");
+    let ingest = format!("{base}/in/{id}");
+    let mut headers: Vec<(String, String)> =
+        github.extra.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    headers.extend((github.sign)(github.secret, github.body.as_bytes(), now()));
+    let ok = post_in(base, &format!("/in/{id}"), &headers, github.body.as_bytes()).await;
+    assert_eq!(ok.status, 200);
+    let msg = ok.json()["id"].as_str().expect("message id").to_owned();
+    let forged = post_in(base, &format!("/in/{id}"), &headers, b"{\"action\": \"forged\"}").await;
+    assert_eq!(forged.status, 401);
+
+    let list = page("/sources".into()).await;
+    assert!(list.contains("GitHub org") && list.contains(&format!("/sources/{id}")), "the source is listed");
+    assert!(list.contains(&ingest), "with its ingest URL as the provider must call it");
+    assert!(list.contains(">github<"), "and its verifier");
+
+    let detail = page(format!("/sources/{id}")).await;
+    assert!(detail.contains(&format!("value=\"{ingest}\"")), "the ingest URL, ready to copy");
+    assert!(detail.contains(&msg) && detail.contains("pull_request.opened"), "the received message");
+    assert!(detail.contains("signature_mismatch"), "the refused request, with its reason code");
+    assert!(detail.contains("1 in all"), "refusals are counted");
+    assert!(!detail.contains(github.secret), "the verifier's secret is never shown");
+    assert!(page(format!("/messages?app={app}&q={id}")).await.contains(&msg), "every received message");
+
+    let r = client().get(format!("{base}/sources/src_nope")).header("cookie", &cookie).send().await;
+    assert_eq!(r.expect("page").status(), StatusCode::NOT_FOUND);
+    let r = client().get(format!("{base}/sources")).send().await.expect("no session");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "operators only");
+}
