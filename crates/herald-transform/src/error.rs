@@ -9,18 +9,10 @@ use std::time::Duration;
 pub enum TransformError {
     /// The code does not compile or has the wrong shape (at save time).
     #[error("invalid transformation: {}", located(.message, *.line, *.column))]
-    Invalid {
-        message: String,
-        line: Option<u32>,
-        column: Option<u32>,
-    },
+    Invalid { message: String, line: Option<u32>, column: Option<u32> },
     /// The code threw or a template failed to render.
     #[error("transformation failed: {}", located(.message, *.line, *.column))]
-    Failed {
-        message: String,
-        line: Option<u32>,
-        column: Option<u32>,
-    },
+    Failed { message: String, line: Option<u32>, column: Option<u32> },
     /// A JavaScript run exceeded [`crate::Limits::time`].
     #[error("transformation stopped: ran longer than {} ms", .limit.as_millis())]
     Timeout { limit: Duration },
@@ -40,19 +32,11 @@ pub enum TransformError {
 
 impl TransformError {
     pub(crate) fn failed(message: impl Into<String>) -> Self {
-        TransformError::Failed {
-            message: message.into(),
-            line: None,
-            column: None,
-        }
+        TransformError::Failed { message: message.into(), line: None, column: None }
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        TransformError::Invalid {
-            message: message.into(),
-            line: None,
-            column: None,
-        }
+        TransformError::Invalid { message: message.into(), line: None, column: None }
     }
 
     /// True for the errors that stopped a run at one of its limits.
@@ -76,7 +60,7 @@ fn located(message: &str, line: Option<u32>, column: Option<u32>) -> String {
 }
 
 fn mebibytes(bytes: usize) -> String {
-    if bytes % (1024 * 1024) == 0 {
+    if bytes.is_multiple_of(1024 * 1024) {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
         format!("{bytes} bytes")

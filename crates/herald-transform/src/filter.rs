@@ -18,10 +18,7 @@ pub struct FilterError {
 impl Filter {
     /// Parses a specification such as `{"data.amount": {"$gt": 100}}`.
     pub fn parse(_spec: &serde_json::Value) -> Result<Filter, FilterError> {
-        Err(FilterError {
-            at: "$".to_owned(),
-            message: "filters are not implemented yet".to_owned(),
-        })
+        Err(FilterError { at: "$".to_owned(), message: "filters are not implemented yet".to_owned() })
     }
 
     /// Whether a message with this payload (and these inbound headers) passes.

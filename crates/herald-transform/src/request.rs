@@ -1,16 +1,12 @@
 //! The default request and the checks every transformed request passes before it is sent.
-#![allow(dead_code)] // Until the engines use them (being written).
 
 use crate::{Input, Request, TransformError};
 
 pub(crate) const JSON: &str = "application/json";
 
 pub(crate) fn default_request(input: &Input) -> Request {
-    let mut headers: Vec<(String, String)> = input
-        .headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+    let mut headers: Vec<(String, String)> =
+        input.headers.iter().map(|(name, value)| (name.clone(), value.clone())).collect();
     if !has_header(&headers, "content-type") {
         headers.push(("Content-Type".to_owned(), JSON.to_owned()));
     }
@@ -39,10 +35,7 @@ pub(crate) fn set_header(headers: &mut Vec<(String, String)>, name: &str, value:
 pub(crate) fn validate(request: Request) -> Result<Request, TransformError> {
     let method = request.method.trim().to_ascii_uppercase();
     if method.is_empty() || method.len() > 16 || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(TransformError::BadOutput(format!(
-            "method {:?} is not an HTTP method",
-            request.method
-        )));
+        return Err(TransformError::BadOutput(format!("method {:?} is not an HTTP method", request.method)));
     }
     let url = request.url.trim();
     let parsed = url::Url::parse(url)
@@ -63,11 +56,7 @@ pub(crate) fn validate(request: Request) -> Result<Request, TransformError> {
             )));
         }
     }
-    Ok(Request {
-        method,
-        url: url.to_owned(),
-        ..request
-    })
+    Ok(Request { method, url: url.to_owned(), ..request })
 }
 
 fn is_token_byte(b: u8) -> bool {

@@ -40,10 +40,7 @@ impl Request {
     pub fn view(&self) -> RequestView {
         let (body, body_base64) = match std::str::from_utf8(&self.body) {
             Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(&self.body)),
-            ),
+            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&self.body))),
         };
         RequestView {
             method: self.method.clone(),
@@ -59,16 +56,12 @@ impl Outcome {
     /// The serialisable view of this outcome (the dry run's answer).
     pub fn view(&self) -> OutcomeView {
         match self {
-            Outcome::Send(request) => OutcomeView {
-                skip: false,
-                reason: None,
-                request: Some(request.view()),
-            },
-            Outcome::Skip { reason } => OutcomeView {
-                skip: true,
-                reason: Some(reason.clone()),
-                request: None,
-            },
+            Outcome::Send(request) => {
+                OutcomeView { skip: false, reason: None, request: Some(request.view()) }
+            }
+            Outcome::Skip { reason } => {
+                OutcomeView { skip: true, reason: Some(reason.clone()), request: None }
+            }
         }
     }
 }
