@@ -62,8 +62,51 @@ pub struct Endpoint {
     /// Why Herald disabled it (`410 Gone`, failing for too long); `None` when enabled
     /// or disabled through the API.
     pub disabled_reason: Option<String>,
+    /// Code that turns each message into the request actually sent (or skips it).
+    pub transformation: Option<Transformation>,
+    /// A payload filter (`herald_transform::Filter`'s JSON form): a message it does
+    /// not match is not sent to this endpoint and its delivery reads `Filtered`.
+    /// Kept as given; the API checks it before storing.
+    pub filter: Option<serde_json::Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The language of an endpoint's transformation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransformKind {
+    /// A minijinja template rendering the request.
+    Template,
+    /// A JavaScript `handler(webhook)` function.
+    Javascript,
+}
+
+impl TransformKind {
+    /// The name used in the API and in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Template => "template",
+            Self::Javascript => "javascript",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "template" => Some(Self::Template),
+            "javascript" => Some(Self::Javascript),
+            _ => None,
+        }
+    }
+}
+
+/// An endpoint's transformation as stored: its source, compiled by the delivery
+/// engine (`herald-transform`) when used. `enabled: false` keeps the code but sends
+/// messages untransformed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transformation {
+    pub kind: TransformKind,
+    pub code: String,
+    pub enabled: bool,
 }
 
 impl Endpoint {
@@ -85,9 +128,16 @@ impl Endpoint {
             secrets: EndpointSecrets::new(key),
             failing_since: None,
             disabled_reason: None,
+            transformation: None,
+            filter: None,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// The transformation to apply, if there is one and it is enabled.
+    pub fn active_transformation(&self) -> Option<&Transformation> {
+        self.transformation.as_ref().filter(|t| t.enabled)
     }
 }
 
@@ -172,13 +222,17 @@ impl InboundOrigin {
     }
 }
 
-/// Where a (message, endpoint) delivery stands. Numbered as Svix's `MessageStatus`.
+/// Where a (message, endpoint) delivery stands. Numbered as Svix's `MessageStatus`;
+/// `Filtered` is Herald's own (the endpoint's filter or transformation chose not to
+/// send this message: no attempt was made) and never appears as a number in the
+/// Svix-compatible API, whose SDKs know only 0 to 3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeliveryStatus {
     Success = 0,
     Pending = 1,
     Failed = 2,
     Sending = 3,
+    Filtered = 4,
 }
 
 impl DeliveryStatus {
@@ -192,6 +246,7 @@ impl DeliveryStatus {
             1 => Self::Pending,
             2 => Self::Failed,
             3 => Self::Sending,
+            4 => Self::Filtered,
             _ => return None,
         })
     }
@@ -203,6 +258,16 @@ impl DeliveryStatus {
             Self::Pending => "pending",
             Self::Failed => "fail",
             Self::Sending => "sending",
+            Self::Filtered => "filtered",
+        }
+    }
+
+    /// The status Svix's SDKs can read: a filtered delivery is settled without an
+    /// error, so it reads as a success there (Herald's `filtered` field says more).
+    pub fn svix(self) -> Self {
+        match self {
+            Self::Filtered => Self::Success,
+            other => other,
         }
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn status(s: DeliveryStatus) -> (&'static str, &'static str) {
         DeliveryStatus::Pending => ("wait", "pending"),
         DeliveryStatus::Sending => ("wait", "sending"),
         DeliveryStatus::Failed => ("bad", "failed"),
+        DeliveryStatus::Filtered => ("off", "filtered"),
     }
 }
 

@@ -78,15 +78,5 @@ pub(crate) async fn endpoint_stats(
     let by_status = select
         .fetch(pool, |r| Ok((rows::status(rows::col(r, 0)?)?, narrow::<u64>(rows::col(r, 1)?, "count")?)))
         .await?;
-    let mut counts = DeliveryCounts::default();
-    for (status, count) in by_status {
-        let slot = match status {
-            DeliveryStatus::Success => &mut counts.success,
-            DeliveryStatus::Pending => &mut counts.pending,
-            DeliveryStatus::Failed => &mut counts.failed,
-            DeliveryStatus::Sending => &mut counts.sending,
-        };
-        *slot = count;
-    }
-    Ok(counts)
+    Ok(DeliveryCounts::from_rows(by_status))
 }

@@ -3,7 +3,7 @@
 //! endpoint deletes its deliveries and attempts in the same statement.
 
 use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
-use herald_store::{Page, PageQuery, SecretCipher, StoreError};
+use herald_store::{Page, PageQuery, SecretCipher, StoreError, codec};
 use sqlx::PgPool;
 
 use crate::rows::{self, endpoint_columns};
@@ -12,8 +12,9 @@ use crate::sql::{Result, Select, changed, db};
 pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher) -> Result<()> {
     sqlx::query(
         "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
-           throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since, disabled_reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+           throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since, disabled_reason,
+           transformation, payload_filter)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(ep.id.as_str())
     .bind(ep.app_id.as_str())
@@ -24,13 +25,15 @@ pub(crate) async fn insert(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher)
     .bind(ep.channels.as_deref())
     .bind(ep.disabled)
     .bind(ep.throttle_rate.map(i64::from))
-    .bind(herald_store::codec::encode_map(&ep.metadata))
-    .bind(herald_store::codec::encode_map(&ep.headers))
+    .bind(codec::encode_map(&ep.metadata))
+    .bind(codec::encode_map(&ep.headers))
     .bind(secrets.seal(&ep.id, &ep.secrets))
     .bind(ep.created_at.millis())
     .bind(ep.updated_at.millis())
     .bind(ep.failing_since.map(Timestamp::millis))
     .bind(ep.disabled_reason.as_deref())
+    .bind(codec::encode_transformation(ep.transformation.as_ref()))
+    .bind(codec::encode_filter(ep.filter.as_ref()))
     .execute(pool)
     .await
     .map_err(db)
@@ -91,7 +94,7 @@ pub(crate) async fn update(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher)
     let done = sqlx::query(
         "UPDATE endpoint SET uid = $3, url = $4, description = $5, event_types = $6, channels = $7,
            disabled = $8, throttle_rate = $9, metadata = $10, headers = $11, secrets = $12,
-           updated_at = $13,
+           updated_at = $13, transformation = $14, payload_filter = $15,
            failing_since = CASE WHEN disabled AND NOT $8 THEN NULL ELSE failing_since END,
            disabled_reason = CASE WHEN $8 THEN disabled_reason ELSE NULL END
          WHERE id = $1 AND app_id = $2",
@@ -105,10 +108,12 @@ pub(crate) async fn update(pool: &PgPool, ep: &Endpoint, secrets: &SecretCipher)
     .bind(ep.channels.as_deref())
     .bind(ep.disabled)
     .bind(ep.throttle_rate.map(i64::from))
-    .bind(herald_store::codec::encode_map(&ep.metadata))
-    .bind(herald_store::codec::encode_map(&ep.headers))
+    .bind(codec::encode_map(&ep.metadata))
+    .bind(codec::encode_map(&ep.headers))
     .bind(secrets.seal(&ep.id, &ep.secrets))
     .bind(ep.updated_at.millis())
+    .bind(codec::encode_transformation(ep.transformation.as_ref()))
+    .bind(codec::encode_filter(ep.filter.as_ref()))
     .execute(pool)
     .await
     .map_err(db)?;

@@ -200,3 +200,25 @@ pub(crate) async fn recover_failed(
         .map_err(db)?;
     Ok(u64::try_from(recovered).unwrap_or(0))
 }
+
+/// Settles the delivery as filtered (status 4) without an attempt; `NotFound` if it
+/// is gone.
+pub(crate) async fn record_filtered(
+    pool: &PgPool,
+    msg: &MessageId,
+    endpoint: &EndpointId,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE delivery SET status = 4, next_attempt_at = NULL, next_trigger = 0, lease_until = NULL,
+           updated_at = $3
+         WHERE msg_id = $1 AND endpoint_id = $2",
+    )
+    .bind(msg.as_str())
+    .bind(endpoint.as_str())
+    .bind(now.millis())
+    .execute(pool)
+    .await
+    .map_err(db)?;
+    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

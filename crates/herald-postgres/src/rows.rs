@@ -40,7 +40,7 @@ macro_rules! endpoint_columns {
     ($p:literal) => {
         $crate::rows::columns!($p: "id", "app_id", "uid", "url", "description", "event_types", "channels",
             "disabled", "throttle_rate", "metadata", "headers", "secrets", "created_at", "updated_at",
-            "failing_since", "disabled_reason")
+            "failing_since", "disabled_reason", "transformation", "payload_filter")
     };
 }
 macro_rules! message_columns {
@@ -115,6 +115,8 @@ pub(crate) fn endpoint(row: &PgRow, at: usize, secrets: &SecretCipher) -> Result
         headers: codec::decode_map(&col::<String>(row, at + 10)?)?,
         failing_since: col::<Option<i64>>(row, at + 14)?.map(Timestamp),
         disabled_reason: col(row, at + 15)?,
+        transformation: codec::decode_transformation(col::<Option<String>>(row, at + 16)?.as_deref())?,
+        filter: codec::decode_filter(col::<Option<String>>(row, at + 17)?.as_deref())?,
         created_at: Timestamp(col(row, at + 12)?),
         updated_at: Timestamp(col(row, at + 13)?),
     })

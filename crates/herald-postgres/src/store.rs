@@ -148,6 +148,10 @@ impl Store for PgStore {
         queue::record_attempt(&self.pool, attempt, update).await
     }
 
+    async fn record_filtered(&self, msg: &MessageId, endpoint: &EndpointId, now: Timestamp) -> Result<()> {
+        queue::record_filtered(&self.pool, msg, endpoint, now).await
+    }
+
     async fn schedule_resend(
         &self,
         msg: &Message,

@@ -68,16 +68,6 @@ pub(crate) fn endpoint_stats(
         .and_if("m.created_at >= ?", since.map(Timestamp::millis))
         .and_if("m.created_at < ?", until.map(Timestamp::millis))
         .push(" GROUP BY d.status");
-    let mut counts = DeliveryCounts::default();
     let by_status = select.fetch(conn, |r| Ok((rows::status(rows::col(r, 0)?)?, rows::col::<u64>(r, 1)?)))?;
-    for (status, count) in by_status {
-        let slot = match status {
-            DeliveryStatus::Success => &mut counts.success,
-            DeliveryStatus::Pending => &mut counts.pending,
-            DeliveryStatus::Failed => &mut counts.failed,
-            DeliveryStatus::Sending => &mut counts.sending,
-        };
-        *slot = count;
-    }
-    Ok(counts)
+    Ok(DeliveryCounts::from_rows(by_status))
 }

@@ -3,7 +3,7 @@
 //! deletes its deliveries and attempts.
 
 use herald_core::{AppId, Endpoint, EndpointId, Timestamp};
-use herald_store::{Page, PageQuery, SecretCipher, StoreError};
+use herald_store::{Page, PageQuery, SecretCipher, StoreError, codec};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rows::{self, endpoint_columns};
@@ -16,8 +16,8 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -
         .prepare_cached(
             "INSERT INTO endpoint (id, app_id, uid, url, description, event_types, channels, disabled,
                throttle_rate, metadata, headers, secrets, created_at, updated_at, failing_since,
-               disabled_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+               disabled_reason, transformation, payload_filter)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )
         .db()?;
     stmt.execute(params![
@@ -30,13 +30,15 @@ pub(crate) fn insert(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -
         rows::encode_list(ep.channels.as_ref()),
         ep.disabled,
         ep.throttle_rate,
-        herald_store::codec::encode_map(&ep.metadata),
-        herald_store::codec::encode_map(&ep.headers),
+        codec::encode_map(&ep.metadata),
+        codec::encode_map(&ep.headers),
         secrets.seal(&ep.id, &ep.secrets),
         ep.created_at.millis(),
         ep.updated_at.millis(),
         ep.failing_since.map(Timestamp::millis),
         ep.disabled_reason,
+        codec::encode_transformation(ep.transformation.as_ref()),
+        codec::encode_filter(ep.filter.as_ref()),
     ])
     .or_conflict(KEYS.0, KEYS.1)
     .map(drop)
@@ -97,7 +99,7 @@ pub(crate) fn update(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -
         .prepare_cached(
             "UPDATE endpoint SET uid = ?3, url = ?4, description = ?5, event_types = ?6, channels = ?7,
                disabled = ?8, throttle_rate = ?9, metadata = ?10, headers = ?11, secrets = ?12,
-               updated_at = ?13,
+               updated_at = ?13, transformation = ?14, payload_filter = ?15,
                failing_since = CASE WHEN disabled AND NOT ?8 THEN NULL ELSE failing_since END,
                disabled_reason = CASE WHEN ?8 THEN disabled_reason ELSE NULL END
              WHERE id = ?1 AND app_id = ?2",
@@ -114,10 +116,12 @@ pub(crate) fn update(conn: &Connection, ep: &Endpoint, secrets: &SecretCipher) -
             rows::encode_list(ep.channels.as_ref()),
             ep.disabled,
             ep.throttle_rate,
-            herald_store::codec::encode_map(&ep.metadata),
-            herald_store::codec::encode_map(&ep.headers),
+            codec::encode_map(&ep.metadata),
+            codec::encode_map(&ep.headers),
             secrets.seal(&ep.id, &ep.secrets),
             ep.updated_at.millis(),
+            codec::encode_transformation(ep.transformation.as_ref()),
+            codec::encode_filter(ep.filter.as_ref()),
         ])
         .or_conflict(KEYS.0, KEYS.1)?;
     changed(n)

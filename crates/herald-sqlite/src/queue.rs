@@ -144,3 +144,22 @@ pub(crate) fn recover_failed(
         .db()?;
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }
+
+/// Settles the delivery as filtered (status 4) without an attempt; `NotFound` if it
+/// is gone.
+pub(crate) fn record_filtered(
+    conn: &Connection,
+    msg: &MessageId,
+    endpoint: &EndpointId,
+    now: Timestamp,
+) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "UPDATE delivery SET status = 4, next_attempt_at = NULL, next_trigger = 0, lease_until = NULL,
+               updated_at = ?3
+             WHERE msg_id = ?1 AND endpoint_id = ?2",
+        )
+        .db()?;
+    let n = stmt.execute(params![msg.as_str(), endpoint.as_str(), now.millis()]).db()?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

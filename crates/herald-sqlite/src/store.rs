@@ -180,6 +180,11 @@ impl Store for SqliteStore {
         self.writer.run(move |tx| queue::record_attempt(tx, &attempt, &update)).await
     }
 
+    async fn record_filtered(&self, msg: &MessageId, endpoint: &EndpointId, now: Timestamp) -> Result<()> {
+        let (msg, endpoint) = (msg.clone(), endpoint.clone());
+        self.writer.run(move |tx| queue::record_filtered(tx, &msg, &endpoint, now)).await
+    }
+
     async fn schedule_resend(
         &self,
         msg: &Message,

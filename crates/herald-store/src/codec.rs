@@ -5,9 +5,11 @@
 //! verifier, which holds a source's secrets, is sealed with the store's
 //! [`SecretCipher`] like endpoint secrets.
 //!
+//! An endpoint's transformation and payload filter are JSON text too.
+//!
 //! Every decoder reports malformed text as [`StoreError::Corrupt`].
 
-use herald_core::{DedupClaim, InboundOrigin, SourceId, Timestamp};
+use herald_core::{DedupClaim, InboundOrigin, SourceId, Timestamp, TransformKind, Transformation};
 use herald_inbound::{CustomResponse, Locator, VerifierConfig};
 use serde_json::{Value, json};
 
@@ -106,6 +108,34 @@ pub fn decode_inbound(text: Option<&str>) -> Result<Option<InboundOrigin>> {
     }))
 }
 
+/// An endpoint's transformation as `{"kind": "template", "code": "…", "enabled": true}`;
+/// `None` as SQL NULL.
+pub fn encode_transformation(t: Option<&Transformation>) -> Option<String> {
+    t.map(|t| json!({"kind": t.kind.as_str(), "code": t.code, "enabled": t.enabled}).to_string())
+}
+
+/// The inverse of [`encode_transformation`].
+pub fn decode_transformation(text: Option<&str>) -> Result<Option<Transformation>> {
+    let Some(text) = text else { return Ok(None) };
+    let bad = || StoreError::Corrupt("endpoint transformation is malformed".into());
+    let value: Value = serde_json::from_str(text).map_err(corrupt("endpoint transformation"))?;
+    Ok(Some(Transformation {
+        kind: value["kind"].as_str().and_then(TransformKind::parse).ok_or_else(bad)?,
+        code: value["code"].as_str().ok_or_else(bad)?.to_owned(),
+        enabled: value["enabled"].as_bool().ok_or_else(bad)?,
+    }))
+}
+
+/// An endpoint's payload filter as JSON text; `None` as SQL NULL.
+pub fn encode_filter(filter: Option<&Value>) -> Option<String> {
+    filter.map(Value::to_string)
+}
+
+/// The inverse of [`encode_filter`].
+pub fn decode_filter(text: Option<&str>) -> Result<Option<Value>> {
+    text.map(|t| serde_json::from_str(t).map_err(corrupt("endpoint filter"))).transpose()
+}
+
 fn headers_of(value: &Value) -> Result<Vec<(String, String)>> {
     let bad = || StoreError::Corrupt("header list is malformed".into());
     let pair = |p: &Value| -> Result<(String, String)> {
@@ -144,6 +174,23 @@ mod tests {
         assert_eq!(decode_inbound(encode_inbound(Some(&plain)).as_deref()).expect("decode"), Some(plain));
         assert_eq!(encode_inbound(None), None);
         assert!(decode_inbound(Some(r#"{"source": 1}"#)).is_err());
+    }
+
+    #[test]
+    fn transformations_and_filters_round_trip() {
+        let t = Transformation {
+            kind: TransformKind::Javascript,
+            code: "function handler(w) { return w }".into(),
+            enabled: false,
+        };
+        assert_eq!(
+            decode_transformation(encode_transformation(Some(&t)).as_deref()).expect("decode"),
+            Some(t)
+        );
+        assert_eq!(encode_transformation(None), None);
+        assert!(decode_transformation(Some(r#"{"kind": "lua", "code": "", "enabled": true}"#)).is_err());
+        let f = json!({"amount": {"$gt": 10}});
+        assert_eq!(decode_filter(encode_filter(Some(&f)).as_deref()).expect("decode"), Some(f));
     }
 
     #[test]

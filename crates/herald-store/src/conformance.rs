@@ -14,6 +14,7 @@
 
 mod apps;
 mod endpoints;
+mod filtered;
 mod health;
 mod insights;
 mod keys;
@@ -72,6 +73,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     health::a_disabled_endpoint_fails_later_deliveries_too,
     health::updates_keep_health_and_re_enabling_clears_it,
     health::postponed_deliveries_are_due_later_without_an_attempt,
+    filtered::filtered_deliveries_settle_without_an_attempt,
     reads::message_destinations_paging,
     reads::endpoint_messages_paging_and_filters,
     reads::endpoint_stats_by_creation_window,

@@ -74,6 +74,8 @@ pub struct DeliveryCounts {
     pub pending: u64,
     pub failed: u64,
     pub sending: u64,
+    /// Settled without an attempt: the endpoint's filter or transformation skipped them.
+    pub filtered: u64,
 }
 
 impl DeliveryCounts {
@@ -86,6 +88,7 @@ impl DeliveryCounts {
                 DeliveryStatus::Pending => counts.pending = n,
                 DeliveryStatus::Failed => counts.failed = n,
                 DeliveryStatus::Sending => counts.sending = n,
+                DeliveryStatus::Filtered => counts.filtered = n,
             }
         }
         counts
@@ -246,6 +249,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records an attempt and the delivery's new state in one transaction, and
     /// releases the lease. `attempts` is incremented.
     async fn record_attempt(&self, attempt: &Attempt, update: &DeliveryUpdate) -> Result<()>;
+    /// Settles the (message, endpoint) delivery as `Filtered` without an attempt (the
+    /// endpoint's filter or transformation chose not to send it) and releases the
+    /// lease; `attempts` is unchanged. `NotFound` if the delivery is gone.
+    async fn record_filtered(&self, msg: &MessageId, endpoint: &EndpointId, now: Timestamp) -> Result<()>;
     /// Makes the (message, endpoint) delivery due at `now` as a manual attempt,
     /// creating it if the endpoint was never a destination of the message.
     async fn schedule_resend(&self, msg: &Message, endpoint: &EndpointId, now: Timestamp)

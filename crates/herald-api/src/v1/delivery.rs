@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use herald_core::{Delivery, Endpoint, Message, Timestamp};
+use herald_core::{Delivery, DeliveryStatus, Endpoint, Message, Timestamp};
 use herald_store::{Order, PageQuery};
 use http::StatusCode;
 use serde::Serialize;
@@ -36,6 +36,11 @@ pub struct MessageEndpointOut {
     pub endpoint: EndpointOut,
     pub status: i64,
     pub status_text: String,
+    /// True when the endpoint's filter or transformation chose not to send the
+    /// message (no attempt was made); `status` then reads 0, as Svix's SDKs know
+    /// only 0 to 3. Herald's own field.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt: Option<String>,
 }
@@ -57,6 +62,9 @@ pub struct EndpointMessageOut {
     pub timestamp: String,
     pub status: i64,
     pub status_text: String,
+    /// As in [`MessageEndpointOut`]: not sent, by the endpoint's choice.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_attempt: Option<String>,
 }
@@ -68,8 +76,9 @@ pub struct EmptyResponse {}
 fn destination(d: Delivery, ep: Endpoint) -> MessageEndpointOut {
     MessageEndpointOut {
         endpoint: ep.into(),
-        status: d.status.code(),
-        status_text: d.status.text().to_owned(),
+        status: d.status.svix().code(),
+        status_text: d.status.svix().text().to_owned(),
+        filtered: d.status == DeliveryStatus::Filtered,
         next_attempt: d.next_attempt_at.map(time),
     }
 }
@@ -83,8 +92,9 @@ fn endpoint_message(d: Delivery, m: Message, with_content: bool) -> EndpointMess
         channels: m.channels,
         tags: m.tags,
         timestamp: time(m.created_at),
-        status: d.status.code(),
-        status_text: d.status.text().to_owned(),
+        status: d.status.svix().code(),
+        status_text: d.status.svix().text().to_owned(),
+        filtered: d.status == DeliveryStatus::Filtered,
         next_attempt: d.next_attempt_at.map(time),
     }
 }

@@ -1,10 +1,10 @@
 //! Endpoints: CRUD scoped to an application, uid look-ups and conflicts, secrets
-//! kept exactly (rotated keys included), listing, and deletion with its deliveries
+//! kept exactly (rotated keys included), transformations and filters kept, listing, and deletion with its deliveries
 //! and attempts.
 
 use std::time::Duration;
 
-use herald_core::DeliveryStatus;
+use herald_core::{DeliveryStatus, TransformKind, Transformation};
 
 use super::*;
 use crate::{AttemptFilter, StoreError};
@@ -19,6 +19,12 @@ fn rich_endpoint(app: &AppId) -> Endpoint {
     ep.metadata.insert("owner".into(), "ops".into());
     ep.headers.insert("X-Api-Key".into(), "secret".into());
     ep.secrets.rotate(SigningKey::generate_ed25519(), ts(T), Duration::from_secs(3600));
+    ep.transformation = Some(Transformation {
+        kind: TransformKind::Template,
+        code: "{\"text\": {{ payload.name | tojson }}}\n".into(),
+        enabled: true,
+    });
+    ep.filter = Some(serde_json::json!({"amount": {"$gte": 10}, "currency": "EUR"}));
     ep
 }
 
@@ -39,6 +45,12 @@ pub(super) async fn endpoints_crud_and_uid_lookup(store: Shared) {
     changed.disabled = true;
     (changed.event_types, changed.channels) = (None, None);
     changed.headers.clear();
+    changed.transformation = Some(Transformation {
+        kind: TransformKind::Javascript,
+        code: "function handler(w) { return w; }".into(),
+        enabled: false,
+    });
+    changed.filter = None;
     changed.secrets.rotate(SigningKey::generate_symmetric(), ts(T + 1), Duration::from_secs(60));
     changed.updated_at = ts(T + 2);
     changed.created_at = ts(3);

@@ -6,7 +6,7 @@ use super::*;
 use crate::StoreError;
 
 /// The state of `ep`'s delivery of `msg`.
-async fn delivery_of(store: &Shared, msg: &MessageId, ep: &Endpoint) -> Delivery {
+pub(super) async fn delivery_of(store: &Shared, msg: &MessageId, ep: &Endpoint) -> Delivery {
     let page = store.message_destinations(msg, &PageQuery::first(100, Order::Ascending)).await;
     let found = page.expect("message_destinations").items.into_iter().map(|(d, _)| d);
     found.into_iter().find(|d| d.endpoint_id == ep.id).expect("the endpoint's delivery")

@@ -42,6 +42,11 @@ pub struct EndpointIn {
     /// Extra headers sent with every request to this endpoint.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// A payload filter (Herald's extension): messages it does not match are not sent
+    /// here. On `PUT`, absent keeps the current one.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
 }
 
 /// `PATCH /app/{app_id}/endpoint/{endpoint_id}`: absent fields are left as they are,
@@ -69,6 +74,10 @@ pub struct EndpointPatch {
     pub channels: Option<Option<BTreeSet<String>>>,
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// A payload filter (Herald's extension); `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Option<serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,12 +106,21 @@ pub struct EndpointOut {
     /// The same as `throttleRate`, under the name newer SDKs read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
+    /// The payload filter, when it has one (Herald's extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<serde_json::Value>,
+    /// Whether an enabled transformation shapes its requests (Herald's extension;
+    /// the code is at `…/transformation`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transformed: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
 impl From<Endpoint> for EndpointOut {
     fn from(ep: Endpoint) -> Self {
+        let transformed = ep.active_transformation().is_some();
         Self {
             id: ep.id.into_string(),
             uid: ep.uid,
@@ -116,6 +134,8 @@ impl From<Endpoint> for EndpointOut {
             channels: ep.channels,
             rate_limit: ep.throttle_rate,
             throttle_rate: ep.throttle_rate,
+            transformed,
+            filter: ep.filter,
             created_at: time(ep.created_at),
             updated_at: time(ep.updated_at),
         }
@@ -141,6 +161,7 @@ impl EndpointIn {
         if let Some(h) = &self.headers {
             check_headers(&mut v, h.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));
         }
+        check_filter(&mut v, self.filter.as_ref());
         let secret = self.secret.as_deref().and_then(|s| v.secret(&["body", "secret"], s));
         v.finish()?;
         Ok(secret)
@@ -163,6 +184,8 @@ impl EndpointIn {
             secrets: EndpointSecrets::new(key),
             failing_since: None,
             disabled_reason: None,
+            transformation: None,
+            filter: self.filter,
             created_at: now,
             updated_at: now,
         }
@@ -182,6 +205,16 @@ impl EndpointIn {
         if let Some(headers) = self.headers {
             ep.headers = headers;
         }
+        if let Some(filter) = self.filter {
+            ep.filter = Some(filter);
+        }
+    }
+}
+
+/// A payload filter must parse as one (`herald_transform::Filter`).
+fn check_filter(v: &mut Violations, filter: Option<&serde_json::Value>) {
+    if let Some(Err(e)) = filter.map(herald_transform::Filter::parse) {
+        v.push(&["body", "filter"], e.to_string());
     }
 }
 
@@ -226,6 +259,10 @@ impl EndpointPatch {
         if let Some(metadata) = self.metadata {
             v.metadata(&["body", "metadata"], &metadata);
             ep.metadata = metadata;
+        }
+        if let Some(filter) = self.filter {
+            check_filter(&mut v, filter.as_ref());
+            ep.filter = filter;
         }
         v.finish()
     }
