@@ -9,8 +9,17 @@
 //! retry, which makes a retried message create return the first message.
 //!
 //! The credential is part of the key, so a stored answer is never replayed to a
-//! different caller. Two concurrent first tries with the same key may both run; the
-//! first stored answer wins for later retries.
+//! different caller.
+//!
+//! Concurrent tries with one key run once, on one process or many: before running,
+//! a request claims the key in the store ([`Store::claim_idempotent`], atomic in the
+//! database). A try that finds the key claimed waits — polling every
+//! [`POLL`] — for the first one's answer and replays it; if the first one fails, its
+//! claim is released and a waiting try claims the key and runs. A claim whose
+//! holder died expires after [`CLAIM_TTL`]; a try still waiting after [`WAIT`] is
+//! answered 409 (`conflict`), saying so.
+//!
+//! [`Store::claim_idempotent`]: herald_store::Store::claim_idempotent
 //!
 //! Stored answers are plain rows. A handler whose answer carries a credential (a
 //! rotated signing secret, an app-portal token) marks it [`NotStored`], so the
@@ -20,8 +29,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
 use herald_core::Timestamp;
-use herald_store::StoredResponse;
+use herald_store::{IdempotencyClaim, StoredResponse};
 use http::{HeaderValue, Method, header};
 use sha2::{Digest, Sha256};
 
@@ -30,6 +41,12 @@ use crate::auth::hex;
 use crate::error::ApiError;
 
 const HEADER: &str = "idempotency-key";
+/// How long a claim lives without an answer: longer than any request takes.
+const CLAIM_TTL: Duration = Duration::from_secs(60);
+/// How long a concurrent try waits for the first one's answer.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often it looks.
+const POLL: Duration = Duration::from_millis(20);
 
 /// A response extension: this answer carries a credential and is not kept for
 /// replay (see the module docs). Return `(Extension(NotStored), Json(out))`.
@@ -44,28 +61,52 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let Some(key) = scoped_key(&req) else {
         return next.run(req).await;
     };
-    let now = Timestamp::now();
-    match state.store.get_idempotent(&key, now).await {
-        Ok(Some(stored)) => return replay(stored),
-        Ok(None) => {}
-        Err(e) => return ApiError::from(e).into_response(),
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let now = Timestamp::now();
+        match state.store.claim_idempotent(&key, now, now.plus(CLAIM_TTL)).await {
+            Ok(IdempotencyClaim::Claimed) => break,
+            Ok(IdempotencyClaim::Stored(stored)) => return replay(stored),
+            Ok(IdempotencyClaim::InProgress) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await;
+            }
+            Ok(IdempotencyClaim::InProgress) => {
+                let detail = "A request with this Idempotency-Key is still being processed; retry it later.";
+                return ApiError::Conflict(detail.to_owned()).into_response();
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
     }
+    let now = Timestamp::now();
     let response = next.run(req).await;
     if !response.status().is_success() || response.extensions().get::<NotStored>().is_some() {
+        release(&state, &key).await;
         return response;
     }
     let (parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
-        Err(e) => return ApiError::internal(e).into_response(),
+        Err(e) => {
+            release(&state, &key).await;
+            return ApiError::internal(e).into_response();
+        }
     };
     let stored = StoredResponse { status: parts.status.as_u16(), body: bytes.to_vec() };
     let expires_at = now.plus(state.config.idempotency_ttl);
     if let Err(e) = state.store.put_idempotent(&key, &stored, expires_at).await {
         // The request itself succeeded; only a later retry loses its replay.
         tracing::warn!(error = %e, "could not store an idempotent response");
+        release(&state, &key).await;
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Gives up a claim that will get no stored answer, so retries run again.
+async fn release(state: &AppState, key: &str) {
+    if let Err(e) = state.store.release_idempotent(key).await {
+        // The claim expires by itself; until then retries of this key wait.
+        tracing::warn!(error = %e, "could not release an idempotency claim");
+    }
 }
 
 /// SHA-256 over the key, method, path and the presented credential.

@@ -10,8 +10,8 @@ use herald_core::{
 };
 use herald_inbound::{RejectedRequest, Source};
 use herald_store::{
-    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
-    Store, StoredResponse,
+    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, IdempotencyClaim, MessageFilter, Page,
+    PageQuery, Result, Store, StoredResponse,
 };
 
 use crate::{PgStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sources, sql};
@@ -228,12 +228,29 @@ impl Store for PgStore {
         keys::put_idempotent(&self.pool, key, response, expires_at).await
     }
 
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        now: Timestamp,
+        claim_until: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        keys::claim_idempotent(&self.pool, key, now, claim_until).await
+    }
+
+    async fn release_idempotent(&self, key: &str) -> Result<()> {
+        keys::release_idempotent(&self.pool, key).await
+    }
+
     async fn create_app_token(&self, token_hash: &str, app: &AppId, expires_at: Timestamp) -> Result<()> {
         keys::create_app_token(&self.pool, token_hash, app, expires_at).await
     }
 
     async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>> {
         keys::app_for_token(&self.pool, token_hash, now).await
+    }
+
+    async fn delete_app_token(&self, token_hash: &str) -> Result<()> {
+        keys::delete_app_token(&self.pool, token_hash).await
     }
 
     async fn purge_expired(&self, request: &herald_store::PurgeRequest) -> Result<herald_store::PurgeCounts> {

@@ -2,24 +2,27 @@
 //! expiry, read with the caller's `now`.
 
 use herald_core::{AppId, Timestamp};
-use herald_store::StoredResponse;
+use herald_store::{CLAIM_STATUS, IdempotencyClaim, StoredResponse};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::sql::{DbResult, Result};
 
 pub(crate) fn get_idempotent(conn: &Connection, key: &str, now: Timestamp) -> Result<Option<StoredResponse>> {
     let mut stmt = conn
-        .prepare_cached("SELECT status, body FROM idempotency WHERE key = ?1 AND expires_at > ?2")
+        .prepare_cached(
+            "SELECT status, body FROM idempotency WHERE key = ?1 AND expires_at > ?2 AND status <> ?3",
+        )
         .db()?;
-    stmt.query_row(params![key, now.millis()], |row| {
+    stmt.query_row(params![key, now.millis(), CLAIM_STATUS], |row| {
         Ok(StoredResponse { status: row.get(0)?, body: row.get(1)? })
     })
     .optional()
     .db()
 }
 
-/// The first writer wins while its entry lives; an expired entry (by the wall clock,
-/// since the trait passes no `now` here) is replaced, so a key can be used again.
+/// Completes a claim; otherwise the first writer wins while its entry lives, and an
+/// expired entry (by the wall clock, since the trait passes no `now` here) is
+/// replaced, so a key can be used again.
 pub(crate) fn put_idempotent(
     conn: &Connection,
     key: &str,
@@ -31,11 +34,51 @@ pub(crate) fn put_idempotent(
             "INSERT INTO idempotency (key, status, body, expires_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (key) DO UPDATE SET
                status = excluded.status, body = excluded.body, expires_at = excluded.expires_at
-             WHERE idempotency.expires_at <= ?5",
+             WHERE idempotency.expires_at <= ?5 OR idempotency.status = ?6",
         )
         .db()?;
     let now = Timestamp::now().millis();
-    stmt.execute(params![key, response.status, response.body, expires_at.millis(), now]).db().map(drop)
+    stmt.execute(params![key, response.status, response.body, expires_at.millis(), now, CLAIM_STATUS])
+        .db()
+        .map(drop)
+}
+
+/// Inserts a claim (status [`CLAIM_STATUS`]) unless a live entry holds the key, in
+/// the writer's transaction, so two claims never both succeed.
+pub(crate) fn claim_idempotent(
+    conn: &Connection,
+    key: &str,
+    now: Timestamp,
+    claim_until: Timestamp,
+) -> Result<IdempotencyClaim> {
+    let mut claim = conn
+        .prepare_cached(
+            "INSERT INTO idempotency (key, status, body, expires_at) VALUES (?1, ?2, x'', ?3)
+             ON CONFLICT (key) DO UPDATE SET
+               status = excluded.status, body = excluded.body, expires_at = excluded.expires_at
+             WHERE idempotency.expires_at <= ?4",
+        )
+        .db()?;
+    if claim.execute(params![key, CLAIM_STATUS, claim_until.millis(), now.millis()]).db()? == 1 {
+        return Ok(IdempotencyClaim::Claimed);
+    }
+    let mut held = conn.prepare_cached("SELECT status, body FROM idempotency WHERE key = ?1").db()?;
+    let (status, body): (u16, Vec<u8>) = held.query_row(params![key], |r| Ok((r.get(0)?, r.get(1)?))).db()?;
+    Ok(if status == CLAIM_STATUS {
+        IdempotencyClaim::InProgress
+    } else {
+        IdempotencyClaim::Stored(StoredResponse { status, body })
+    })
+}
+
+pub(crate) fn release_idempotent(conn: &Connection, key: &str) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM idempotency WHERE key = ?1 AND status = ?2").db()?;
+    stmt.execute(params![key, CLAIM_STATUS]).db().map(drop)
+}
+
+pub(crate) fn delete_app_token(conn: &Connection, hash: &str) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM app_token WHERE hash = ?1").db()?;
+    stmt.execute(params![hash]).db().map(drop)
 }
 
 pub(crate) fn create_app_token(

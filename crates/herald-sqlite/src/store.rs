@@ -9,8 +9,8 @@ use herald_core::{
 };
 use herald_inbound::{RejectedRequest, Source};
 use herald_store::{
-    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, MessageFilter, Page, PageQuery, Result,
-    Store, StoredResponse,
+    ActivityBucket, AttemptFilter, DeliveryCounts, DeliveryUpdate, IdempotencyClaim, MessageFilter, Page,
+    PageQuery, Result, Store, StoredResponse,
 };
 
 use crate::{SqliteStore, apps, attempts, deliveries, endpoints, insights, keys, messages, queue, sources};
@@ -274,6 +274,21 @@ impl Store for SqliteStore {
         self.writer.run(move |tx| keys::put_idempotent(tx, &key, &response, expires_at)).await
     }
 
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        now: Timestamp,
+        claim_until: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        let key = key.to_owned();
+        self.writer.run(move |tx| keys::claim_idempotent(tx, &key, now, claim_until)).await
+    }
+
+    async fn release_idempotent(&self, key: &str) -> Result<()> {
+        let key = key.to_owned();
+        self.writer.run(move |tx| keys::release_idempotent(tx, &key)).await
+    }
+
     async fn create_app_token(&self, token_hash: &str, app: &AppId, expires_at: Timestamp) -> Result<()> {
         let (hash, app) = (token_hash.to_owned(), app.clone());
         self.writer.run(move |tx| keys::create_app_token(tx, &hash, &app, expires_at)).await
@@ -282,6 +297,11 @@ impl Store for SqliteStore {
     async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>> {
         let hash = token_hash.to_owned();
         self.readers.run(move |conn| keys::app_for_token(conn, &hash, now)).await
+    }
+
+    async fn delete_app_token(&self, token_hash: &str) -> Result<()> {
+        let hash = token_hash.to_owned();
+        self.writer.run(move |tx| keys::delete_app_token(tx, &hash)).await
     }
 
     async fn purge_expired(&self, request: &herald_store::PurgeRequest) -> Result<herald_store::PurgeCounts> {

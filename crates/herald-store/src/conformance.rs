@@ -89,6 +89,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     sources::rejections_are_logged_newest_first_counted_and_pruned,
     sources::deleting_an_app_deletes_its_sources,
     keys::idempotency_first_writer_wins,
+    keys::idempotency_claims_let_one_request_run,
     keys::app_tokens_expire,
     upkeep::purge_removes_what_expired_in_bounded_batches,
     upkeep::queue_stats_count_due_scheduled_leased_and_disabled,

@@ -59,6 +59,20 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
 }
 
+/// What claiming an idempotency key found (see [`Store::claim_idempotent`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdempotencyClaim {
+    /// The caller holds the key: run the request, then store or release.
+    Claimed,
+    /// An earlier request's answer, to replay.
+    Stored(StoredResponse),
+    /// Another request holds a live claim and has not answered yet.
+    InProgress,
+}
+
+/// The status kept for a claim that has no answer yet (no HTTP status is 0).
+pub const CLAIM_STATUS: u16 = 0;
+
 /// The new state of a delivery after an attempt, recorded with the attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryUpdate {
@@ -303,15 +317,32 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- idempotency and access tokens -----------------------------------------
 
-    /// The response stored for an idempotency key, if it has not expired.
+    /// The response stored for an idempotency key, if it has not expired (a live
+    /// claim without an answer yet is `None`).
     async fn get_idempotent(&self, key: &str, now: Timestamp) -> Result<Option<StoredResponse>>;
-    /// Stores a response for a key; the first writer wins.
+    /// Stores a response for a key, completing the caller's claim; otherwise the first
+    /// writer wins while its entry lives.
     async fn put_idempotent(&self, key: &str, response: &StoredResponse, expires_at: Timestamp)
     -> Result<()>;
+    /// Claims a key for a request about to run, until `claim_until`, atomically across
+    /// every process sharing the store: [`IdempotencyClaim::Claimed`] when the key has
+    /// no live entry (an expired one is taken over), `Stored` when an answer is kept,
+    /// `InProgress` while another request's claim lives.
+    async fn claim_idempotent(
+        &self,
+        key: &str,
+        now: Timestamp,
+        claim_until: Timestamp,
+    ) -> Result<IdempotencyClaim>;
+    /// Drops a claim that will get no stored answer (the request failed), so that a
+    /// retry runs again; a stored answer is left alone.
+    async fn release_idempotent(&self, key: &str) -> Result<()>;
     /// Stores an application-scoped token by its hash.
     async fn create_app_token(&self, token_hash: &str, app: &AppId, expires_at: Timestamp) -> Result<()>;
     /// The application an unexpired token hash belongs to.
     async fn app_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<AppId>>;
+    /// Revokes a token (logout); an unknown hash is not an error.
+    async fn delete_app_token(&self, token_hash: &str) -> Result<()>;
 
     // ---- insights (the operator dashboard) -------------------------------------------
     //

@@ -2,9 +2,10 @@
 //! scoped to one application (creating the application when the body carries one
 //! and it does not exist yet), and `POST /api/v1/auth/logout`.
 //!
-//! The token is random, shown once, and stored only as its SHA-256. The store
-//! offers no way to delete a token, so logout is accepted (204) and the token
-//! simply lives until it expires.
+//! The token is random, shown once, and stored only as its SHA-256. Logout with an
+//! app-portal token deletes it: every later request with it is refused (401),
+//! dashboard portal sessions opened with it included. The admin token cannot be
+//! logged out (204, nothing changes).
 
 use std::time::Duration;
 
@@ -13,12 +14,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use herald_core::Timestamp;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::auth::{Admin, Caller, new_app_token, token_hash};
+use crate::auth::{Admin, Caller, bearer, new_app_token, token_hash};
 use crate::error::ApiError;
 use crate::extract::{Json, OptionalJson, Path};
 use crate::idempotency::NotStored;
@@ -89,7 +90,7 @@ pub(crate) async fn app_portal_access(
     Ok((Extension(NotStored), Json(out)))
 }
 
-/// Log out an app-portal token.
+/// Log out an app-portal token: it stops working at once.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
@@ -99,6 +100,13 @@ pub(crate) async fn app_portal_access(
         (status = 204),
     ),
 )]
-pub(crate) async fn logout(_: Caller) -> StatusCode {
-    StatusCode::NO_CONTENT
+pub(crate) async fn logout(
+    caller: Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    if let (Caller::App(_), Some(token)) = (caller, bearer(&headers)) {
+        state.store.delete_app_token(&token_hash(token)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

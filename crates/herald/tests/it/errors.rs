@@ -79,6 +79,13 @@ async fn an_app_portal_token_sees_only_its_own_application(backend: Backend) {
     let denied = portal.message().list(theirs.id.clone(), None).await.expect_err("another app's messages");
     assert!(matches!(status_of(denied), 403 | 404));
     assert!(matches!(status_of(portal.application().list(None).await.expect_err("no app list")), 401 | 403));
+
+    // Logging out revokes the token at once; the admin token is not affected.
+    portal.authentication().logout(None).await.expect("logout");
+    let revoked = portal.endpoint().list(mine.id.clone(), None).await.expect_err("a revoked token");
+    assert_eq!(status_of(revoked), 401);
+    svix.authentication().logout(None).await.expect("the admin token's logout is accepted");
+    svix.endpoint().list(mine.id.clone(), None).await.expect("and changes nothing");
 }
 
 crate::on_both_stores!(

@@ -141,6 +141,90 @@ async fn the_same_idempotency_key_gives_the_same_message_and_one_delivery(backen
     assert_eq!(ids, BTreeSet::from([first.id, other.id]));
 }
 
+/// Posts a message with an `Idempotency-Key` over plain HTTP: (status, JSON).
+async fn post_with_key(
+    server: &TestServer,
+    app: &str,
+    key: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    post_to(server.base_url.clone(), server.token.clone(), app.to_owned(), key.to_owned(), body).await
+}
+
+async fn post_to(
+    base: String,
+    token: String,
+    app: String,
+    key: String,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = http()
+        .post(format!("{base}/api/v1/app/{app}/msg"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("the API answers");
+    (r.status().as_u16(), r.json().await.unwrap_or_default())
+}
+
+/// Tries of one key sent all at once to `servers` (round-robin): the message ids they got.
+async fn concurrent_tries(servers: &[&TestServer], app: &str, key: &str, tries: usize) -> Vec<String> {
+    let body = json!({"eventType": "a.b", "payload": {"n": 1}});
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..tries {
+        let s = servers[i % servers.len()];
+        let (base, token) = (s.base_url.clone(), s.token.clone());
+        set.spawn(post_to(base, token, app.to_owned(), key.to_owned(), body.clone()));
+    }
+    let mut ids = Vec::new();
+    while let Some(answer) = set.join_next().await {
+        let (status, json) = answer.expect("the try ran");
+        assert_eq!(status, 202, "every try is answered as the first was: {json}");
+        ids.push(json["id"].as_str().expect("a message id").to_owned());
+    }
+    ids
+}
+
+async fn concurrent_tries_of_one_idempotency_key_create_one_message(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
+    let receiver = TestReceiver::start().await;
+    let (app, _, _) = app_with_endpoint(&sdk(&server), &receiver.url).await;
+    let ids: BTreeSet<String> =
+        concurrent_tries(&[&server], &app, "key-at-once", 24).await.into_iter().collect();
+    assert_eq!(ids.len(), 1, "24 tries at once, one message: {ids:?}");
+    receiver.wait_for(1, WAIT).await;
+    let listed = sdk(&server).message().list(app.clone(), None).await.expect("list");
+    assert_eq!(listed.data.len(), 1, "and only one is stored");
+
+    // A try that fails gives the key back: the corrected retry runs at once.
+    let (status, _) =
+        post_with_key(&server, &app, "key-retried", json!({"eventType": "", "payload": {}})).await;
+    assert_eq!(status, 422);
+    let (status, json) =
+        post_with_key(&server, &app, "key-retried", json!({"eventType": "a.b", "payload": {}})).await;
+    assert_eq!(status, 202, "not held by the failed try: {json}");
+}
+
+/// Two processes sharing one PostgreSQL database: tries of one key spread over both
+/// create one message (the claim is a row in the shared database).
+#[tokio::test]
+async fn tries_of_one_idempotency_key_on_two_processes_create_one_message() {
+    let Some(backend) = Backend::postgres_from_env() else { return };
+    let first = TestServer::start_on(&backend, |_| {}).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = first.database.clone();
+    let second = TestServer::start_in(dir.path(), |c| c.database = database).await;
+    let receiver = TestReceiver::start().await;
+    let (app, _, _) = app_with_endpoint(&sdk(&first), &receiver.url).await;
+    let ids: BTreeSet<String> =
+        concurrent_tries(&[&first, &second], &app, "key-two-nodes", 24).await.into_iter().collect();
+    assert_eq!(ids.len(), 1, "24 tries over two processes, one message: {ids:?}");
+    let listed = sdk(&second).message().list(app.clone(), None).await.expect("list");
+    assert_eq!(listed.data.len(), 1);
+}
+
 async fn the_openapi_document_and_health_answer_without_auth(backend: Backend) {
     let server = TestServer::start_on(&backend, |_| {}).await;
     let http = http();
@@ -166,5 +250,6 @@ crate::on_both_stores!(
     a_message_reaches_its_endpoint_signed_and_every_attempt_is_listed,
     endpoints_receive_only_their_event_types_and_channels_and_nothing_when_disabled,
     the_same_idempotency_key_gives_the_same_message_and_one_delivery,
+    concurrent_tries_of_one_idempotency_key_create_one_message,
     the_openapi_document_and_health_answer_without_auth
 );
