@@ -33,7 +33,7 @@ use crate::v1::{
         attempt::list_by_endpoint, attempt::list_by_msg, attempt::get_one, attempt::expunge_content,
         delivery::list_destinations, delivery::list_endpoint_messages, delivery::resend,
         source::list, source::create, source::get_one, source::update, source::patch, source::delete,
-        source::list_rejected, stream::stream, crate::inbound::receive,
+        source::list_rejected, stream::stream, stream::attempts::stream, crate::inbound::receive,
     ),
     components(schemas(crate::error::HttpErrorOut, crate::error::HttpValidationError))
 )]

@@ -50,11 +50,23 @@ macro_rules! prefixed_id {
             /// selects a superset of the rows created since `t` as a primary-key range.
             /// Before the KSUID epoch (2014) it is the bare prefix.
             pub fn lower_bound(t: crate::Timestamp) -> Self {
-                let ms = t.millis().saturating_sub(ID_CLOCK_SLACK_MS);
-                if ms < KSUID_EPOCH_MS {
+                Self::first_at(crate::Timestamp(t.millis().saturating_sub(ID_CLOCK_SLACK_MS)))
+            }
+
+            /// The smallest id [`Self::generate`] can make at `t`, with no slack: ids
+            /// greater than it were made at `t` or later (to the KSUID clock's 4 ms).
+            /// Before the KSUID epoch (2014) it is the bare prefix.
+            pub fn first_at(t: crate::Timestamp) -> Self {
+                if t.millis() < KSUID_EPOCH_MS {
                     return Self($prefix.to_owned());
                 }
-                Self(format!("{}{}", $prefix, KsuidMs::from_millis(Some(ms), Some(&[0; 15]))))
+                Self(format!("{}{}", $prefix, KsuidMs::from_millis(Some(t.millis()), Some(&[0; 15]))))
+            }
+
+            /// When the id was made, read from its KSUID clock (to within 4 ms).
+            pub fn made_at(&self) -> crate::Timestamp {
+                let ksuid = self.0.strip_prefix($prefix).and_then(|k| k.parse::<KsuidMs>().ok());
+                crate::Timestamp(ksuid.map_or(0, |k| k.timestamp_millis()))
             }
 
             pub fn as_str(&self) -> &str {
@@ -134,5 +146,15 @@ mod tests {
         assert!(MessageId::lower_bound(now.minus(std::time::Duration::from_millis(10))) <= id);
         assert!(MessageId::lower_bound(now.plus(std::time::Duration::from_secs(120))) > id);
         assert_eq!(MessageId::lower_bound(crate::Timestamp(0)).as_str(), "msg_");
+    }
+
+    #[test]
+    fn an_id_knows_when_it_was_made_and_first_at_sorts_below_it() {
+        let id = AttemptId::generate();
+        let made = id.made_at();
+        assert!((made.millis() - crate::Timestamp::now().millis()).abs() < 1_000, "made {made:?}");
+        assert!(AttemptId::first_at(made.minus(std::time::Duration::from_millis(5))) < id);
+        assert!(AttemptId::first_at(made.plus(std::time::Duration::from_millis(5))) > id);
+        assert_eq!(AttemptId::from_trusted("atmpt_nonsense".into()).made_at(), crate::Timestamp(0));
     }
 }

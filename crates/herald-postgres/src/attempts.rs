@@ -12,7 +12,7 @@ use crate::sql::{Result, Select, changed, db};
 
 pub(crate) async fn list(
     pool: &PgPool,
-    app: &AppId,
+    app: Option<&AppId>,
     filter: &AttemptFilter,
     page: &PageQuery,
 ) -> Result<Page<Attempt>> {
@@ -28,7 +28,7 @@ pub(crate) async fn list(
     };
     let mut select = Select::new(head);
     select
-        .and_bind("t.app_id = ", app.as_str(), "")
+        .and_if("t.app_id = ", app.map(|a| a.as_str().to_owned()))
         .and_if("t.endpoint_id = ", filter.endpoint.as_ref().map(|e| e.as_str().to_owned()))
         .and_if("t.msg_id = ", filter.msg.as_ref().map(|m| m.as_str().to_owned()))
         .and_if("t.status = ", filter.status.map(|s| rows::code(s.code())))

@@ -195,7 +195,11 @@ impl Store for PgStore {
         filter: &AttemptFilter,
         page: &PageQuery,
     ) -> Result<Page<Attempt>> {
-        attempts::list(&self.pool, app, filter, page).await
+        attempts::list(&self.pool, Some(app), filter, page).await
+    }
+
+    async fn list_all_attempts(&self, filter: &AttemptFilter, page: &PageQuery) -> Result<Page<Attempt>> {
+        attempts::list(&self.pool, None, filter, page).await
     }
 
     async fn get_attempt(&self, app: &AppId, id: &str) -> Result<Option<Attempt>> {

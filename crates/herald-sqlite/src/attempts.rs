@@ -37,7 +37,7 @@ pub(crate) fn insert(conn: &Connection, attempt: &Attempt) -> Result<()> {
 
 pub(crate) fn list(
     conn: &Connection,
-    app: &AppId,
+    app: Option<&AppId>,
     filter: &AttemptFilter,
     page: &PageQuery,
 ) -> Result<Page<Attempt>> {
@@ -46,13 +46,14 @@ pub(crate) fn list(
         concat!(
             "SELECT ",
             attempt_columns!("t."),
-            " FROM attempt t JOIN message m ON m.id = t.msg_id WHERE t.app_id = ?"
+            " FROM attempt t JOIN message m ON m.id = t.msg_id WHERE 1"
         )
     } else {
-        concat!("SELECT ", attempt_columns!("t."), " FROM attempt t WHERE t.app_id = ?")
+        concat!("SELECT ", attempt_columns!("t."), " FROM attempt t WHERE 1")
     };
-    let mut select = Select::new(head, [text(app.as_str())]);
+    let mut select = Select::new(head, []);
     select
+        .and_if("t.app_id = ?", app.map(|a| text(a.as_str())))
         .and_if("t.endpoint_id = ?", filter.endpoint.as_ref().map(|e| e.as_str().to_owned()))
         .and_if("t.msg_id = ?", filter.msg.as_ref().map(|m| m.as_str().to_owned()))
         .and_if("t.status = ?", filter.status.map(DeliveryStatus::code))

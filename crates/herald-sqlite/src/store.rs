@@ -236,7 +236,12 @@ impl Store for SqliteStore {
         page: &PageQuery,
     ) -> Result<Page<Attempt>> {
         let (app, filter, page) = (app.clone(), filter.clone(), page.clone());
-        self.readers.run(move |conn| attempts::list(conn, &app, &filter, &page)).await
+        self.readers.run(move |conn| attempts::list(conn, Some(&app), &filter, &page)).await
+    }
+
+    async fn list_all_attempts(&self, filter: &AttemptFilter, page: &PageQuery) -> Result<Page<Attempt>> {
+        let (filter, page) = (filter.clone(), page.clone());
+        self.readers.run(move |conn| attempts::list(conn, None, &filter, &page)).await
     }
 
     async fn get_attempt(&self, app: &AppId, id: &str) -> Result<Option<Attempt>> {

@@ -84,6 +84,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     insights::delivery_totals_count_every_application,
     insights::endpoints_needing_attention_failing_then_disabled,
     insights::search_messages_across_applications,
+    insights::all_attempts_span_applications_in_id_order,
     sources::sources_crud_uid_lookup_and_paging,
     sources::inbound_messages_keep_their_origin_and_claim_dedup_keys,
     sources::rejections_are_logged_newest_first_counted_and_pruned,

@@ -304,6 +304,9 @@ pub trait Store: Send + Sync + 'static {
         filter: &AttemptFilter,
         page: &PageQuery,
     ) -> Result<Page<Attempt>>;
+    /// Attempts of every application matching the filter, ordered by id as the page
+    /// says: the operator's live stream of attempts reads it with an `After` cursor.
+    async fn list_all_attempts(&self, filter: &AttemptFilter, page: &PageQuery) -> Result<Page<Attempt>>;
     async fn get_attempt(&self, app: &AppId, id: &str) -> Result<Option<Attempt>>;
     /// Removes an attempt's response body for good.
     async fn expunge_attempt_content(&self, app: &AppId, id: &str) -> Result<()>;

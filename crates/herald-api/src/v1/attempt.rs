@@ -52,7 +52,7 @@ pub struct MessageAttemptOut {
 }
 
 impl MessageAttemptOut {
-    fn new(a: Attempt, with_content: bool) -> Self {
+    pub(crate) fn new(a: Attempt, with_content: bool) -> Self {
         Self {
             id: a.id.into_string(),
             msg_id: a.msg_id.into_string(),
@@ -72,6 +72,18 @@ impl MessageAttemptOut {
 
 /// `status`, `status_code_class`, `event_types`, `channel`, `before`, `after`.
 fn attempt_filter(q: &Query) -> Result<AttemptFilter, ApiError> {
+    let msg_filter = crate::v1::message::message_filter(q)?;
+    Ok(AttemptFilter {
+        event_types: msg_filter.event_types,
+        channel: msg_filter.channel,
+        before: msg_filter.before,
+        after: msg_filter.after,
+        ..outcome_filter(q)?
+    })
+}
+
+/// `status` and `status_code_class`: the filters on an attempt's own outcome.
+pub(crate) fn outcome_filter(q: &Query) -> Result<AttemptFilter, ApiError> {
     let status = status_param(q)?;
     let status_code_class = q.number::<u16>("status_code_class")?;
     if status_code_class.is_some_and(|c| ![0, 100, 200, 300, 400, 500].contains(&c)) {
@@ -80,16 +92,7 @@ fn attempt_filter(q: &Query) -> Result<AttemptFilter, ApiError> {
             "must be 0, 100, 200, 300, 400 or 500",
         ));
     }
-    let msg_filter = crate::v1::message::message_filter(q)?;
-    Ok(AttemptFilter {
-        status,
-        status_code_class,
-        event_types: msg_filter.event_types,
-        channel: msg_filter.channel,
-        before: msg_filter.before,
-        after: msg_filter.after,
-        ..AttemptFilter::default()
-    })
+    Ok(AttemptFilter { status, status_code_class, ..AttemptFilter::default() })
 }
 
 /// The `status` query parameter (Svix's `MessageStatus` numbers).

@@ -5,20 +5,19 @@
 //!
 //! It is backed by store reads, not by an in-memory feed, so it sees messages created
 //! by any process on a shared PostgreSQL and survives nothing special: the server
-//! polls the message list every [`POLL`]. Ids (KSUIDs) and `created_at` order
-//! messages only to within a few milliseconds, and a message may commit a moment
-//! after a later one, so each poll re-reads the last [`GRACE`] and skips what it
-//! already sent. Where to start: `after=<msg id>` (or the `Last-Event-ID` header an
-//! `EventSource` resends) resumes after a message — the few seconds before it are
+//! polls the message list every [`POLL`], re-reading a few seconds behind the newest
+//! message sent ([`tail`]). Where to start: `after=<msg id>` (or the `Last-Event-ID` header an
+//! `EventSource` resends) resumes after a message — the few seconds before it ([`tail::GRACE`]) are
 //! sent again and clients drop what they already have, by id; `since=<RFC 3339>`
 //! replays history from that time; neither starts from now.
 //!
 //! Each event is `id: <msg id>`, `event: message`, and a [`StreamEventOut`] as data.
 //! The stream ends when the server shuts down.
 
-use std::collections::{BTreeMap, VecDeque};
+pub(crate) mod attempts;
+mod tail;
+
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -28,10 +27,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use futures::Stream;
 use herald_core::{AppId, Message, Timestamp};
-use herald_store::{Cursor, MessageFilter, Order, PageQuery};
+use herald_store::MessageFilter;
 use http::HeaderMap;
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -42,16 +40,12 @@ use crate::v1::common::{RawJson, stored_payload, time};
 use crate::v1::message::find_message;
 use crate::v1::source::find_source;
 use crate::validate::{MAX_NAME, Violations};
-
-/// How often the message list is read.
-const POLL: Duration = Duration::from_millis(250);
-/// How far back each read reaches behind the newest message sent.
-const GRACE: Duration = Duration::from_secs(5);
-/// Messages read per page.
-const PAGE: usize = 100;
+use tail::{Streamed, Tail};
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/app/{app_id}/events/stream", get(stream))
+    Router::new()
+        .route("/app/{app_id}/events/stream", get(stream))
+        .route("/attempt/stream", get(attempts::stream))
 }
 
 /// One streamed message.
@@ -137,57 +131,15 @@ pub(crate) async fn stream(
     }
     let after = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(q.get("after"));
     let start = match (after.filter(|a| !a.is_empty()), q.time("since")?) {
-        (Some(id), _) => Tail::after(&find_message(&state, &access.app, id).await?),
+        (Some(id), _) => {
+            let msg = find_message(&state, &access.app, id).await?;
+            Tail::after(msg.key(), msg.at())
+        }
         (None, Some(since)) => Tail::since(since),
         (None, None) => Tail::since(Timestamp::now()),
     };
-    let tail =
-        Tailing { state: state.clone(), app: access.app.id, filter, tail: start, ready: VecDeque::new() };
-    let shutdown = state.shutdown.clone();
-    let events = futures::stream::unfold(tail, move |t| next_event(t, shutdown.clone()));
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
-}
-
-/// Where the stream stands: what it sent lately and how far back it reads.
-#[derive(Debug)]
-struct Tail {
-    /// Nothing created at or before this is ever sent.
-    floor: Timestamp,
-    /// The newest `created_at` sent (or the start).
-    high: Timestamp,
-    /// Messages sent whose `created_at` is still inside the read window.
-    sent: BTreeMap<String, Timestamp>,
-}
-
-impl Tail {
-    /// Messages created from `t` on (`since`), or from now on.
-    fn since(t: Timestamp) -> Self {
-        Self { floor: Timestamp(t.millis() - 1), high: t, sent: BTreeMap::new() }
-    }
-
-    /// Messages after `msg`, re-reading the grace window before it.
-    fn after(msg: &Message) -> Self {
-        let sent = BTreeMap::from([(msg.id.to_string(), msg.created_at)]);
-        Self { floor: msg.created_at.minus(GRACE), high: msg.created_at, sent }
-    }
-
-    /// Messages created after this may still be unsent.
-    fn read_from(&self) -> Timestamp {
-        self.floor.max(self.high.minus(GRACE))
-    }
-
-    /// Keeps the messages not sent yet and remembers them as sent.
-    fn fresh(&mut self, read: Vec<Message>) -> Vec<Message> {
-        let fresh: Vec<Message> =
-            read.into_iter().filter(|m| !self.sent.contains_key(m.id.as_str())).collect();
-        for m in &fresh {
-            self.sent.insert(m.id.to_string(), m.created_at);
-            self.high = self.high.max(m.created_at);
-        }
-        let from = self.read_from();
-        self.sent.retain(|_, at| *at > from);
-        fresh
-    }
+    let tailing = Tailing { state: state.clone(), app: access.app.id, filter, tail: start };
+    Ok(Sse::new(tail::events(tailing, state.shutdown.clone())).keep_alive(KeepAlive::default()))
 }
 
 struct Tailing {
@@ -195,43 +147,19 @@ struct Tailing {
     app: AppId,
     filter: MessageFilter,
     tail: Tail,
-    ready: VecDeque<Message>,
 }
 
-/// The next event: a message read earlier, else the next poll's; `None` at shutdown.
-async fn next_event(
-    mut t: Tailing,
-    shutdown: CancellationToken,
-) -> Option<(Result<Event, Infallible>, Tailing)> {
-    loop {
-        if let Some(msg) = t.ready.pop_front() {
-            return Some((Ok(event(&msg)), t));
-        }
-        match read_new(&t).await {
-            Ok(read) => t.ready.extend(t.tail.fresh(read)),
-            Err(error) => tracing::warn!(%error, app = %t.app, "message stream could not read; retrying"),
-        }
-        if t.ready.is_empty() {
-            tokio::select! {
-                () = shutdown.cancelled() => return None,
-                () = tokio::time::sleep(POLL) => {}
+impl tail::Poll for Tailing {
+    async fn poll(&mut self) -> Vec<Event> {
+        let filter = MessageFilter { after: Some(self.tail.read_from()), ..self.filter.clone() };
+        let (store, app, filter) = (&self.state.store, &self.app, &filter);
+        let read = tail::read_all(None, |q| async move { store.list_messages(app, filter, &q).await }).await;
+        match read {
+            Ok(read) => self.tail.fresh(read).iter().map(event).collect(),
+            Err(error) => {
+                tracing::warn!(%error, app = %self.app, "message stream could not read; retrying");
+                Vec::new()
             }
-        }
-    }
-}
-
-/// Every message of the window, oldest id first.
-async fn read_new(t: &Tailing) -> Result<Vec<Message>, herald_store::StoreError> {
-    let filter = MessageFilter { after: Some(t.tail.read_from()), ..t.filter.clone() };
-    let mut query = PageQuery::first(PAGE, Order::Ascending);
-    let mut all = Vec::new();
-    loop {
-        let page = t.state.store.list_messages(&t.app, &filter, &query).await?;
-        let done = page.done;
-        all.extend(page.items);
-        match (done, all.last()) {
-            (false, Some(last)) => query.cursor = Some(Cursor::After(last.id.to_string())),
-            _ => return Ok(all),
         }
     }
 }
@@ -239,48 +167,4 @@ async fn read_new(t: &Tailing) -> Result<Vec<Message>, herald_store::StoreError>
 fn event(msg: &Message) -> Event {
     let data = serde_json::to_string(&StreamEventOut::from(msg)).unwrap_or_default();
     Event::default().id(msg.id.as_str()).event("message").data(data)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn msg(at: i64) -> Message {
-        Message {
-            id: herald_core::MessageId::generate(),
-            app_id: AppId::generate(),
-            event_type: "a.b".into(),
-            event_id: None,
-            payload: Some(bytes::Bytes::from_static(b"{}")),
-            channels: None,
-            tags: None,
-            created_at: Timestamp(at),
-            expires_at: None,
-            inbound: None,
-        }
-    }
-
-    #[test]
-    fn each_message_is_sent_once_while_the_window_rereads() {
-        let mut tail = Tail::since(Timestamp(10_000));
-        let (a, b, late) = (msg(10_000), msg(12_000), msg(11_000));
-        assert_eq!(tail.read_from(), Timestamp(9_999), "`since` includes its first millisecond");
-        assert_eq!(tail.fresh(vec![a.clone(), b.clone()]).len(), 2);
-        assert_eq!(tail.read_from(), Timestamp(9_999), "the window reaches back GRACE behind the newest");
-        let again = tail.fresh(vec![a.clone(), late.clone(), b.clone()]);
-        assert_eq!(again.iter().map(|m| &m.id).collect::<Vec<_>>(), [&late.id], "only the late commit");
-        let newer = msg(30_000);
-        tail.fresh(vec![newer]);
-        assert_eq!(tail.read_from(), Timestamp(25_000));
-        assert_eq!(tail.sent.len(), 1, "what fell out of the window is forgotten");
-    }
-
-    #[test]
-    fn resuming_rereads_the_grace_window_but_not_the_message_itself() {
-        let last = msg(50_000);
-        let mut tail = Tail::after(&last);
-        assert_eq!(tail.read_from(), Timestamp(45_000));
-        let read = tail.fresh(vec![msg(47_000), last.clone(), msg(51_000)]);
-        assert_eq!(read.len(), 2, "the resumed-after message is not sent again");
-    }
 }

@@ -4,7 +4,7 @@
 //! narrowed to this test's own application.
 
 use super::*;
-use crate::{ActivityBucket, DeliveryCounts, MessageFilter};
+use crate::{ActivityBucket, AttemptFilter, DeliveryCounts, MessageFilter};
 
 /// A stretch of time no other conformance test uses (2023-10-15, a month before `T`).
 const W: i64 = T - 30 * 24 * 3_600_000;
@@ -142,6 +142,53 @@ pub(super) async fn search_messages_across_applications(store: Shared) {
     assert_eq!(find(None, &filter, Some(DeliveryStatus::Pending)).await, pending, "by delivery status");
     let later = MessageFilter { after: Some(ts(T + 2)), ..filter.clone() };
     assert_eq!(find(None, &later, None).await, [delivered.id.to_string()], "created after");
+    store.delete_app(&app.id).await.expect("delete_app");
+    store.delete_app(&other.id).await.expect("delete_app");
+}
+
+pub(super) async fn all_attempts_span_applications_in_id_order(store: Shared) {
+    // Ids made in the same few milliseconds sort in no particular order: start a
+    // second back, and keep only this test's applications' attempts.
+    let mark = AttemptId::first_at(Timestamp::now().minus(std::time::Duration::from_secs(1)));
+    let (app, other) = (new_app(&store).await, new_app(&store).await);
+    let (ep, other_ep) = (new_endpoint(&store, &app.id).await, new_endpoint(&store, &other.id).await);
+    let (m1, mut m2) = (message(&app.id, W), message(&other.id, W));
+    m2.event_type = "b.y".into();
+    send(&store, &m1, &[&ep]).await;
+    send(&store, &m2, &[&other_ep]).await;
+    let tries = [
+        attempt(&m1.id, &ep, DeliveryStatus::Failed, 500, W + 1),
+        attempt(&m2.id, &other_ep, DeliveryStatus::Success, 200, W + 2),
+        attempt(&m1.id, &ep, DeliveryStatus::Success, 204, W + 3),
+    ];
+    for a in &tries {
+        record(&store, a, DeliveryStatus::Pending, Some(W + HOUR)).await;
+    }
+    let after_mark = PageQuery {
+        cursor: Some(Cursor::After(mark.to_string())),
+        ..PageQuery::first(100, Order::Ascending)
+    };
+    let list = async |filter: AttemptFilter| {
+        let page = store.list_all_attempts(&filter, &after_mark).await.expect("list_all_attempts");
+        let mine = page.items.into_iter().filter(|a| a.app_id == app.id || a.app_id == other.id);
+        mine.map(|a| a.id.to_string()).collect::<Vec<_>>()
+    };
+    let ids = |which: &[usize]| sorted(which.iter().map(|&i| tries[i].id.to_string()).collect());
+    assert_eq!(list(AttemptFilter::default()).await, ids(&[0, 1, 2]), "both applications, in id order");
+    let failed = AttemptFilter { status: Some(DeliveryStatus::Failed), ..AttemptFilter::default() };
+    assert_eq!(list(failed).await, ids(&[0]), "by status");
+    let typed = AttemptFilter { event_types: Some(vec!["b.y".into()]), ..AttemptFilter::default() };
+    assert_eq!(list(typed).await, ids(&[1]), "by the message's event type");
+    let by_ep = AttemptFilter { endpoint: Some(ep.id.clone()), ..AttemptFilter::default() };
+    assert_eq!(list(by_ep).await, ids(&[0, 2]), "by endpoint");
+    let on_ep = AttemptFilter { endpoint: Some(ep.id.clone()), ..AttemptFilter::default() };
+    let one = PageQuery { limit: 1, ..after_mark.clone() };
+    let first = store.list_all_attempts(&on_ep, &one).await.expect("list_all_attempts");
+    assert_eq!((first.items.len(), first.done), (1, false), "a page of one, more beyond");
+    let next = PageQuery { cursor: Some(Cursor::After(first.items[0].id.to_string())), ..one };
+    let second = store.list_all_attempts(&on_ep, &next).await.expect("list_all_attempts");
+    let both: Vec<String> = first.items.iter().chain(&second.items).map(|a| a.id.to_string()).collect();
+    assert_eq!((both, second.done), (ids(&[0, 2]), true), "the next page ends it");
     store.delete_app(&app.id).await.expect("delete_app");
     store.delete_app(&other.id).await.expect("delete_app");
 }
