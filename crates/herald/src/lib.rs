@@ -7,6 +7,7 @@
 //! requests finish, in-flight deliveries get a grace period, and whatever is left
 //! keeps its lease in the store and is resumed on the next start.
 
+pub mod cli;
 pub mod config;
 pub mod listen;
 mod open;

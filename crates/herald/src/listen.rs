@@ -20,25 +20,24 @@
 mod api;
 mod cursor;
 mod forward;
-mod sse;
 
-use std::collections::{HashSet, VecDeque};
 use std::io::Write as _;
 use std::time::Duration;
 
-use anyhow::Context;
 use herald_core::Timestamp;
 use tokio_util::sync::CancellationToken;
 
-use api::{Server, Target};
+use api::Target;
 use forward::{Forwarder, HeaderMode};
+
+use crate::cli::client::Client;
+use crate::cli::conn::ConnArgs;
+use crate::cli::sse::Seen;
 
 /// A stream with no bytes (not even a keep-alive comment) for this long is lost.
 const SILENCE: Duration = Duration::from_secs(45);
 /// Reconnection waits: from the first to the longest, doubling.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(5));
-/// Message ids remembered to drop what a resumed stream sends again.
-const REMEMBERED: usize = 10_000;
 
 /// The options of `herald listen`.
 #[derive(clap::Args, Debug, Clone)]
@@ -55,13 +54,8 @@ pub struct ListenArgs {
     /// First replay what arrived in this past window, e.g. `2h`, `30m`.
     #[arg(long)]
     pub since: Option<String>,
-    /// The Herald server.
-    #[arg(long, env = "HERALD_SERVER", default_value = "http://127.0.0.1:8071")]
-    pub server: String,
-    /// An API token: the admin token, or an app-portal token with --app or --source.
-    /// Default: ./herald-data/admin-token when that file exists.
-    #[arg(long, env = "HERALD_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
     /// `original`: forward a source's events with the provider's headers (its
     /// signature included); `herald`: sign every event with --secret instead.
     /// Messages created through the API are always signed with --secret.
@@ -78,18 +72,13 @@ pub struct ListenArgs {
 
 /// Runs until `shutdown`: relays events, reconnecting as often as needed.
 pub async fn run(args: ListenArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let token = match args.token.clone() {
-        Some(token) => token,
-        None => std::fs::read_to_string("herald-data/admin-token")
-            .map(|t| t.trim().to_owned())
-            .context("no token: pass --token or set HERALD_TOKEN")?,
-    };
+    let conn = args.conn.resolve()?;
     let since = args.since.as_deref().map(herald_core::retry::parse_duration).transpose();
     let since = since.map_err(|e| anyhow::anyhow!("--since: {e}"))?.map(|d| Timestamp::now().minus(d));
-    let server = Server::new(&args.server, &token)?;
+    let server = Client::new(&conn)?;
     let forwarder = Forwarder::new(&args.forward_to, args.headers, args.secret.as_deref())?;
-    let target = server.target(args.source.as_deref(), args.app.as_deref()).await?;
-    let cursor = cursor::Cursor::new(args.state_dir.clone(), &args.server, &target);
+    let target = api::target(&server, args.source.as_deref(), args.app.as_deref()).await?;
+    let cursor = cursor::Cursor::new(args.state_dir.clone(), &conn.server, &target);
     let relayed_before = cursor.load();
     let resume_after = relayed_before.last().filter(|_| since.is_none()).cloned();
     print_banner(&args, &target, &forwarder, resume_after.as_deref());
@@ -107,7 +96,7 @@ pub async fn run(args: ListenArgs, shutdown: CancellationToken) -> anyhow::Resul
         () = shutdown.cancelled() => Ok(()),
     };
     if target.throwaway {
-        server.delete_throwaway(&target).await;
+        api::delete_throwaway(&server, &target).await;
         say(&format!("deleted the throwaway source {}", target.source_id.as_deref().unwrap_or_default()));
     }
     outcome
@@ -137,7 +126,7 @@ fn say(line: &str) {
 }
 
 struct Relay<'a> {
-    server: &'a Server,
+    server: &'a Client,
     target: &'a Target,
     forwarder: &'a Forwarder,
     since: Option<Timestamp>,
@@ -163,7 +152,7 @@ impl Relay<'_> {
                 Some(id) => Resume::After(id.clone()),
                 None => Resume::Since(self.since.unwrap_or(started)),
             };
-            match self.server.connect(self.target, &resume).await {
+            match api::connect(self.server, self.target, &resume).await {
                 Err(e) if e.is::<api::UnknownResumePoint>() => {
                     say(&format!("{e}; starting from when this listener started"));
                     last = None;
@@ -172,7 +161,7 @@ impl Relay<'_> {
                 Ok(mut stream) => {
                     wait = BACKOFF.0;
                     let lost = loop {
-                        let event = match tokio::time::timeout(SILENCE, stream.next_event()).await {
+                        let event = match tokio::time::timeout(SILENCE, stream.next()).await {
                             Err(_) => break format!("nothing received for {} s", SILENCE.as_secs()),
                             Ok(Err(e)) => break format!("{e:#}"),
                             Ok(Ok(None)) => break "the server closed the stream".to_owned(),
@@ -200,26 +189,4 @@ impl Relay<'_> {
 pub(crate) enum Resume {
     After(String),
     Since(Timestamp),
-}
-
-/// The ids relayed lately, to drop repeats after a resume.
-#[derive(Default)]
-struct Seen {
-    order: VecDeque<String>,
-    ids: HashSet<String>,
-}
-
-impl Seen {
-    fn first_time(&mut self, id: &str) -> bool {
-        if !self.ids.insert(id.to_owned()) {
-            return false;
-        }
-        self.order.push_back(id.to_owned());
-        if self.order.len() > REMEMBERED
-            && let Some(old) = self.order.pop_front()
-        {
-            self.ids.remove(&old);
-        }
-        true
-    }
 }

@@ -1,5 +1,7 @@
 //! `herald`: parse the command line, set up logging, bind, and hand over to the library.
 
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use herald::{Config, Role, ServeArgs, Server};
@@ -35,16 +37,32 @@ enum Command {
     /// source (no verification) and prints its URL; reconnects by itself and replays
     /// what it missed; --since replays history first.
     Listen(herald::listen::ListenArgs),
+    /// Check a webhook's signature: give it the secret, the headers and the body.
+    ///
+    /// Prints `valid`, or exactly why not. Exit code 0 valid, 1 invalid, 2 usage error.
+    Verify(herald::cli::verify::VerifyArgs),
+    #[command(flatten)]
+    Server(herald::cli::ServerCommand),
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.is::<herald::cli::Usage>() { ExitCode::from(2) } else { ExitCode::FAILURE }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let config = Config::load(args)?;
             init_logging(config.json_logs);
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(serve(config))
+            runtime.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Listen(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -52,7 +70,14 @@ fn main() -> anyhow::Result<()> {
                 let shutdown = CancellationToken::new();
                 tokio::spawn(stop_on_signal(shutdown.clone()));
                 herald::listen::run(args, shutdown).await
-            })
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify(args) => Ok(herald::cli::verify::run(args)?),
+        // Ctrl-C ends these as it ends any command: nothing needs to be given back.
+        Command::Server(command) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(herald::cli::run(command))
         }
     }
 }

@@ -1,26 +1,55 @@
-//! The listener's side of Herald's API: finding (or creating) what to relay, and
-//! opening the message stream.
+//! The listener's side of Herald's API, on the shared [`Client`]: finding (or
+//! creating) what to relay, and opening the message stream.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Resume;
-use super::sse::EventStream;
-
-/// A Herald server and the token to use with it.
-pub(crate) struct Server {
-    base: String,
-    token: String,
-    /// For the short API calls: a timeout each.
-    calls: reqwest::Client,
-    /// For the stream: no overall timeout (silence is detected by the reader).
-    streams: reqwest::Client,
-}
+use crate::cli::client::{CallError, Client};
+use crate::cli::sse::EventStream;
 
 /// The message to resume after is unknown to the server (deleted, or another server's).
 #[derive(Debug, thiserror::Error)]
 #[error("the server does not know {0}, the message to resume after")]
 pub(crate) struct UnknownResumePoint(String);
+
+/// One message, as the stream describes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StreamEvent {
+    pub(crate) id: String,
+    pub(crate) event_type: String,
+    /// Base64 of the exact bytes to forward.
+    body: String,
+    #[serde(default)]
+    pub(crate) original_headers: Option<Vec<(String, String)>>,
+}
+
+impl StreamEvent {
+    pub(crate) fn body(&self) -> anyhow::Result<Bytes> {
+        Ok(Bytes::from(B64.decode(&self.body).context("the event's body is not base64")?))
+    }
+}
+
+/// A stream of messages.
+pub(crate) struct Messages(EventStream);
+
+impl Messages {
+    /// The next message; `None` when the server ended the stream.
+    pub(crate) async fn next(&mut self) -> anyhow::Result<Option<StreamEvent>> {
+        while let Some(event) = self.0.next_event().await? {
+            if event.kind == "message" {
+                return event.decode().map(Some);
+            }
+        }
+        Ok(None)
+    }
+}
 
 /// What is relayed: an application's messages, or one source's.
 pub(crate) struct Target {
@@ -41,119 +70,67 @@ impl Target {
     }
 }
 
-impl Server {
-    pub(crate) fn new(base: &str, token: &str) -> anyhow::Result<Self> {
-        // reqwest is built without a TLS provider: install ring's (as `serve` does).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let user_agent = concat!("herald-listen/", env!("CARGO_PKG_VERSION"));
-        let calls = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
-        let streams = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .build()?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), calls, streams })
+/// The source or application named, or a throwaway source when neither is.
+pub(crate) async fn target(
+    client: &Client,
+    source: Option<&str>,
+    app: Option<&str>,
+) -> anyhow::Result<Target> {
+    if let Some(source) = source {
+        let found = client.get(&format!("/api/v1/source/{source}"), &[]).await?;
+        return Ok(Target {
+            app_id: text(&found, "appId")?,
+            source_id: Some(text(&found, "id")?),
+            ingest_url: Some(text(&found, "ingestUrl")?),
+            throwaway: false,
+        });
     }
-
-    /// The source or application named, or a throwaway source when neither is.
-    pub(crate) async fn target(&self, source: Option<&str>, app: Option<&str>) -> anyhow::Result<Target> {
-        if let Some(source) = source {
-            let found = self.call(reqwest::Method::GET, &format!("/api/v1/source/{source}"), None).await?;
-            return Ok(Target {
-                app_id: text(&found, "appId")?,
-                source_id: Some(text(&found, "id")?),
-                ingest_url: Some(text(&found, "ingestUrl")?),
-                throwaway: false,
-            });
-        }
-        if let Some(app) = app {
-            let found = self.call(reqwest::Method::GET, &format!("/api/v1/app/{app}"), None).await?;
-            return Ok(Target {
-                app_id: text(&found, "id")?,
-                source_id: None,
-                ingest_url: None,
-                throwaway: false,
-            });
-        }
-        let name = format!("herald listen {}", herald_core::Timestamp::now().to_rfc3339());
-        let app = self.call(reqwest::Method::POST, "/api/v1/app", Some(json!({"name": name}))).await?;
-        let app_id = text(&app, "id")?;
-        let body = json!({"name": name, "appId": app_id, "verifier": {"type": "none"}});
-        let source = self.call(reqwest::Method::POST, "/api/v1/source", Some(body)).await?;
-        Ok(Target {
-            app_id,
-            source_id: Some(text(&source, "id")?),
-            ingest_url: Some(text(&source, "ingestUrl")?),
-            throwaway: true,
-        })
+    if let Some(app) = app {
+        let found = client.get(&format!("/api/v1/app/{app}"), &[]).await?;
+        return Ok(Target {
+            app_id: text(&found, "id")?,
+            source_id: None,
+            ingest_url: None,
+            throwaway: false,
+        });
     }
+    let name = format!("herald listen {}", herald_core::Timestamp::now().to_rfc3339());
+    let app = client.call(Method::POST, "/api/v1/app", Some(&json!({"name": name}))).await?;
+    let app_id = text(&app, "id")?;
+    let body = json!({"name": name, "appId": app_id, "verifier": {"type": "none"}});
+    let source = client.call(Method::POST, "/api/v1/source", Some(&body)).await?;
+    Ok(Target {
+        app_id,
+        source_id: Some(text(&source, "id")?),
+        ingest_url: Some(text(&source, "ingestUrl")?),
+        throwaway: true,
+    })
+}
 
-    /// Deletes a throwaway target (its application, which takes the source along).
-    pub(crate) async fn delete_throwaway(&self, target: &Target) {
-        let path = format!("/api/v1/app/{}", target.app_id);
-        if let Err(e) = self.call(reqwest::Method::DELETE, &path, None).await {
-            super::say(&format!("could not delete the throwaway application {}: {e:#}", target.app_id));
-        }
-    }
-
-    /// Opens the target's message stream where `resume` says.
-    pub(crate) async fn connect(&self, target: &Target, resume: &Resume) -> anyhow::Result<EventStream> {
-        let mut url = url::Url::parse(&format!("{}/api/v1/app/{}/events/stream", self.base, target.app_id))?;
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(source) = &target.source_id {
-                q.append_pair("source", source);
-            }
-            match resume {
-                Resume::After(id) => q.append_pair("after", id),
-                Resume::Since(t) => q.append_pair("since", &t.to_rfc3339()),
-            };
-        }
-        let response = self
-            .streams
-            .get(url)
-            .bearer_auth(&self.token)
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .context("the server is unreachable")?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND
-            && let Resume::After(id) = resume
-        {
-            return Err(UnknownResumePoint(id.clone()).into());
-        }
-        let response = check(response).await?;
-        Ok(EventStream::new(response))
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = self.calls.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = check(request.send().await.context("the server is unreachable")?).await?;
-        let bytes = response.bytes().await?;
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        Ok(serde_json::from_slice(&bytes)?)
+/// Deletes a throwaway target (its application, which takes the source along).
+pub(crate) async fn delete_throwaway(client: &Client, target: &Target) {
+    let path = format!("/api/v1/app/{}", target.app_id);
+    if let Err(e) = client.call(Method::DELETE, &path, None).await {
+        super::say(&format!("could not delete the throwaway application {}: {e}", target.app_id));
     }
 }
 
-/// The response if it is a success, else its status and error detail as an error.
-async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
+/// Opens the target's message stream where `resume` says.
+pub(crate) async fn connect(client: &Client, target: &Target, resume: &Resume) -> anyhow::Result<Messages> {
+    let mut query = Vec::new();
+    if let Some(source) = &target.source_id {
+        query.push(("source", source.clone()));
     }
-    let body = response.text().await.unwrap_or_default();
-    let detail = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("detail").map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_owned)))
-        .unwrap_or(body);
-    bail!("the server answered {status}: {detail}")
+    match resume {
+        Resume::After(id) => query.push(("after", id.clone())),
+        Resume::Since(t) => query.push(("since", t.to_rfc3339())),
+    }
+    let url = client.url(&format!("/api/v1/app/{}/events/stream", target.app_id), &query)?;
+    match (client.stream(url).await, resume) {
+        (Ok(response), _) => Ok(Messages(EventStream::new(response))),
+        (Err(CallError::NotFound { .. }), Resume::After(id)) => Err(UnknownResumePoint(id.clone()).into()),
+        (Err(e), _) => Err(e.into()),
+    }
 }
 
 fn text(value: &Value, field: &str) -> anyhow::Result<String> {

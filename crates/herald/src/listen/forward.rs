@@ -6,7 +6,7 @@ use anyhow::Context;
 use herald_core::{SigningKey, Timestamp, signing};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::sse::StreamEvent;
+use super::api::StreamEvent;
 
 /// How long the local handler may take.
 const TIMEOUT: Duration = Duration::from_secs(30);

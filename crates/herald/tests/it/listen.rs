@@ -5,70 +5,18 @@
 //! and a second listener with `--since` backfilling history, signed by Herald.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 
 use herald_testkit::{Backend, Received, TestReceiver};
 use serde_json::json;
 
 use crate::common::*;
 use crate::forward::store_args;
-use crate::process::{Node, TOKEN, post};
+use crate::process::{Node, TOKEN, Watcher, post};
 use crate::providers::*;
 
-/// A `herald listen` child process whose stdout lines are collected.
-struct Listener {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Listener {
-    fn spawn(args: &[String]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
-            .arg("listen")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("herald listen starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-            }
-        });
-        Self { child, lines }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    async fn wait_for_line(&self, what: &str, pred: impl Fn(&str) -> bool) {
-        eventually(what, || std::future::ready(self.lines().iter().any(|l| pred(l)))).await;
-    }
-
-    async fn wait_for_relayed(&self, n: usize) {
-        let relayed = |l: &str| l.contains("-> 200");
-        eventually(&format!("{n} events relayed"), || {
-            std::future::ready(self.lines().iter().filter(|l| relayed(l)).count() >= n)
-        })
-        .await;
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// Waits until `n` events were relayed (answered 200 by the local receiver).
+async fn wait_for_relayed(listener: &Watcher, n: usize) {
+    listener.wait_for_lines(n, &format!("{n} events relayed"), |l| l.contains("-> 200")).await;
 }
 
 /// Stripe's event `evt_{i}`, sent to the source's URL, signed as Stripe signs.
@@ -117,14 +65,14 @@ async fn herald_listen_relays_replays_what_it_missed_and_survives_a_server_resta
     .map(str::to_owned)
     .to_vec();
 
-    let mut listener = Listener::spawn(&args);
+    let mut listener = Watcher::spawn("listen", &args);
     listener.wait_for_line("the banner", |l| l.contains("Ctrl-C to stop")).await;
     let banner = listener.lines().join("\n");
     assert!(banner.contains("/in/src_"), "the ingest URL is printed: {banner}");
     for i in 0..2 {
         stripe_event(&node.base, i).await;
     }
-    listener.wait_for_relayed(2).await;
+    wait_for_relayed(&listener, 2).await;
     for got in local.wait_for(2, WAIT).await {
         stripe_verifies(STRIPE_SECRET, got.header("stripe-signature"), &got.body)
             .expect("relayed with the provider's headers: Stripe's signature checks out locally");
@@ -136,9 +84,9 @@ async fn herald_listen_relays_replays_what_it_missed_and_survives_a_server_resta
     for i in 2..4 {
         stripe_event(&node.base, i).await;
     }
-    let listener = Listener::spawn(&args);
+    let listener = Watcher::spawn("listen", &args);
     listener.wait_for_line("resuming where it stopped", |l| l.contains("Resuming")).await;
-    listener.wait_for_relayed(2).await;
+    wait_for_relayed(&listener, 2).await;
     let counts = event_counts(&local.wait_for(4, WAIT).await);
     assert_eq!(
         counts.values().copied().collect::<Vec<_>>(),
@@ -149,7 +97,7 @@ async fn herald_listen_relays_replays_what_it_missed_and_survives_a_server_resta
     node.crash_and_restart();
     node.ready().await;
     stripe_event(&node.base, 4).await;
-    listener.wait_for_relayed(3).await;
+    wait_for_relayed(&listener, 3).await;
     assert!(listener.lines().iter().any(|l| l.contains("disconnected")), "the lost stream is reported");
     let counts = event_counts(&local.wait_for(5, WAIT).await);
     assert_eq!(counts.len(), 5, "the event sent after the server restart arrives too: {counts:?}");
@@ -161,7 +109,7 @@ async fn herald_listen_relays_replays_what_it_missed_and_survives_a_server_resta
     backfill_args[7] = history.url.clone();
     backfill_args[9] = other_state.path().display().to_string();
     backfill_args.extend(["--since", "1h", "--headers", "herald", "--secret", secret].map(str::to_owned));
-    let _backfill = Listener::spawn(&backfill_args);
+    let _backfill = Watcher::spawn("listen", &backfill_args);
     let got = history.wait_for(5, WAIT).await;
     assert_eq!(event_counts(&got).len(), 5, "--since replays the history");
     for r in &got {

@@ -26,6 +26,7 @@ macro_rules! on_both_stores {
 }
 
 mod browser;
+mod cli;
 mod cluster;
 mod common;
 mod crash;

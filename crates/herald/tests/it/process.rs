@@ -1,10 +1,12 @@
 //! Real `herald serve` child processes (the binary cargo built for these tests),
 //! for stories that need a process to die the hard way.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::http;
+use crate::common::{eventually, http};
 
 pub const TOKEN: &str = "process-admin-token";
 
@@ -83,6 +85,62 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A long-running `herald` client command (`listen`, `tail`) as a child process, its
+/// stdout lines collected as they come (stderr passes through), killed when dropped.
+/// It never reads a CLI config file of the machine's.
+pub struct Watcher {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watcher {
+    pub fn spawn(subcommand: &str, args: &[String]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .arg(subcommand)
+            .args(args)
+            .env("HERALD_CLI_CONFIG", "/nonexistent/herald-cli.toml")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("herald starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits for a line matching `pred` and returns the first one.
+    pub async fn wait_for_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        eventually(what, || std::future::ready(self.lines().iter().any(|l| pred(l)))).await;
+        self.lines().into_iter().find(|l| pred(l)).expect("a matching line")
+    }
+
+    /// Waits until `n` lines match `pred`.
+    pub async fn wait_for_lines(&self, n: usize, what: &str, pred: impl Fn(&str) -> bool) {
+        eventually(what, || std::future::ready(self.lines().iter().filter(|l| pred(l)).count() >= n)).await;
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

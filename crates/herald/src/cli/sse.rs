@@ -1,27 +1,27 @@
 //! Reading a server-sent-events response: the few lines of the format Herald's
-//! stream uses (`id:`, `event:`, `data:`, `:` comments), decoded into [`StreamEvent`]s.
+//! streams use (`id:`, `event:`, `data:`, `:` comments), as [`SseEvent`]s whose data
+//! the caller decodes (`herald listen` messages, `herald tail` attempts).
+
+use std::collections::{HashSet, VecDeque};
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use bytes::Bytes;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-/// One message, as the stream describes it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct StreamEvent {
-    pub(crate) id: String,
-    pub(crate) event_type: String,
-    /// Base64 of the exact bytes to forward.
-    body: String,
-    #[serde(default)]
-    pub(crate) original_headers: Option<Vec<(String, String)>>,
+/// Ids remembered to drop what a resumed stream sends again.
+const REMEMBERED: usize = 10_000;
+
+/// One event: its kind (`message` unless named) and its data.
+#[derive(Debug, PartialEq)]
+pub(crate) struct SseEvent {
+    pub(crate) kind: String,
+    pub(crate) data: String,
 }
 
-impl StreamEvent {
-    pub(crate) fn body(&self) -> anyhow::Result<Bytes> {
-        Ok(Bytes::from(B64.decode(&self.body).context("the event's body is not base64")?))
+impl SseEvent {
+    /// The data decoded from JSON.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_str(&self.data)
+            .with_context(|| format!("the server sent a `{}` event that cannot be read", self.kind))
     }
 }
 
@@ -38,13 +38,13 @@ impl EventStream {
         Self { response, buffer: Vec::new(), scanned: 0 }
     }
 
-    /// The next message event; `None` when the server ended the stream. Keep-alive
+    /// The next event with data; `None` when the server ended the stream. Keep-alive
     /// comments are read (they prove the connection lives) and skipped.
-    pub(crate) async fn next_event(&mut self) -> anyhow::Result<Option<StreamEvent>> {
+    pub(crate) async fn next_event(&mut self) -> anyhow::Result<Option<SseEvent>> {
         loop {
             while let Some(block) = take_block(&mut self.buffer, self.scanned) {
                 self.scanned = 0;
-                if let Some(event) = parse_block(&block)? {
+                if let Some(event) = parse_block(&block) {
                     return Ok(Some(event));
                 }
             }
@@ -71,14 +71,14 @@ fn take_block(buffer: &mut Vec<u8>, from: usize) -> Option<String> {
     Some(block)
 }
 
-/// A `message` event's data, or `None` for comments and other events.
-fn parse_block(block: &str) -> anyhow::Result<Option<StreamEvent>> {
+/// The event of a block, or `None` for comments and blocks without data.
+fn parse_block(block: &str) -> Option<SseEvent> {
     let (mut kind, mut data) = ("message", String::new());
     for line in block.lines() {
         let (field, value) = line.split_once(':').unwrap_or((line, ""));
         let value = value.strip_prefix(' ').unwrap_or(value);
         match field {
-            "event" => kind = if value == "message" { "message" } else { "other" },
+            "event" => kind = value,
             "data" => {
                 if !data.is_empty() {
                     data.push('\n');
@@ -88,10 +88,30 @@ fn parse_block(block: &str) -> anyhow::Result<Option<StreamEvent>> {
             _ => {}
         }
     }
-    if kind != "message" || data.is_empty() {
-        return Ok(None);
+    (!data.is_empty()).then(|| SseEvent { kind: kind.to_owned(), data })
+}
+
+/// The ids seen lately, to drop repeats after a resume (the streams re-send a few
+/// seconds before the resume point).
+#[derive(Default)]
+pub(crate) struct Seen {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
+}
+
+impl Seen {
+    pub(crate) fn first_time(&mut self, id: &str) -> bool {
+        if !self.ids.insert(id.to_owned()) {
+            return false;
+        }
+        self.order.push_back(id.to_owned());
+        if self.order.len() > REMEMBERED
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        true
     }
-    serde_json::from_str(&data).map(Some).context("the server sent an event that is not a message")
 }
 
 #[cfg(test)]
@@ -102,11 +122,12 @@ mod tests {
     fn blocks_split_on_blank_lines_and_comments_are_skipped() {
         let mut buffer = b": keep-alive\n\nid: msg_1\nevent: message\ndata: {\"id\":\"msg_1\",\"eventType\":\"a.b\",\"body\":\"e30=\"}\n\nid: msg_2\nda".to_vec();
         let first = take_block(&mut buffer, 0).expect("a comment block");
-        assert!(parse_block(&first).expect("parses").is_none());
+        assert!(parse_block(&first).is_none());
         let second = take_block(&mut buffer, 0).expect("an event block");
-        let event = parse_block(&second).expect("parses").expect("a message");
-        assert_eq!((event.id.as_str(), event.event_type.as_str()), ("msg_1", "a.b"));
-        assert_eq!(&event.body().expect("base64")[..], b"{}");
+        let event = parse_block(&second).expect("an event");
+        assert_eq!(event.kind, "message");
+        let data: serde_json::Value = event.decode().expect("json");
+        assert_eq!(data["id"], "msg_1");
         assert!(take_block(&mut buffer, 0).is_none(), "an incomplete block waits for more bytes");
         assert_eq!(buffer, b"id: msg_2\nda");
     }
