@@ -216,3 +216,17 @@ fn a_smaller_memory_limit_means_less_fuel() {
     let err = code.run(&sample.input(), &tight).unwrap_err();
     assert!(matches!(err, TransformError::OutOfFuel { .. }), "{err:?}");
 }
+
+#[test]
+fn omit_leaves_out_a_key_or_an_element() {
+    let request = sent(
+        run(r#"{"json": {
+            "keep": "{{ payload.id }}",
+            "link": "{{ payload.link or omit }}",
+            "text": "{{ omit }}",
+            "list": ["a", "{{ omit if payload.amount > 10 else 'small' }}", "{{ payload.amount if payload.amount > 10 else omit }}"]
+        }}"#)
+        .unwrap(),
+    );
+    assert_eq!(json_body(&request), json!({"keep": "inv_42", "list": ["a", 1250]}));
+}

@@ -12,7 +12,11 @@ use time::format_description::well_known::Rfc3339;
 /// Fuel charged per byte a helper allocates (minijinja charges about one unit per 64 bytes).
 const BYTES_PER_FUEL: u64 = 64;
 
+/// The value of the global `omit`: a `json` leaf that renders it is left out.
+pub(super) const OMIT: &str = "__herald_omit__";
+
 pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_global("omit", OMIT);
     env.add_filter("fromjson", fromjson);
     env.add_filter("pretty", pretty);
     env.add_filter("form", form);

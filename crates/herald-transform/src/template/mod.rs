@@ -13,7 +13,8 @@
 //!
 //! Every field is optional and defaults to the request Herald sends without a transformation.
 //! `body` is a text template; `json` is a JSON value whose strings are templates (a string
-//! that is one `{{ expression }}` keeps the expression's JSON type). A run is bounded by fuel
+//! that is one `{{ expression }}` keeps the expression's JSON type, and one that renders
+//! `omit` is left out with its key: `"url": "{{ payload.link or omit }}"`). A run is bounded by fuel
 //! (instructions and allocations), derived from [`Limits::memory_bytes`].
 
 mod helpers;
@@ -147,7 +148,7 @@ impl Program {
         if self.has.body {
             request.body = run.render("body", &context)?.into_bytes();
         } else if let Some(shape) = &self.json {
-            let body = run.json(shape, &context)?;
+            let body = run.json(shape, &context)?.unwrap_or(Json::Null);
             request.body =
                 serde_json::to_vec(&body).map_err(|e| TransformError::failed(format!("json: {e}")))?;
         }
@@ -320,23 +321,28 @@ impl Run<'_> {
         }
     }
 
-    fn json(&self, shape: &JsonShape, context: &Value) -> Result<Json, TransformError> {
-        Ok(match shape {
+    /// Renders the `json` field; `None` for a leaf that rendered [`helpers::OMIT`] (its key
+    /// or array element is left out).
+    fn json(&self, shape: &JsonShape, context: &Value) -> Result<Option<Json>, TransformError> {
+        let value = match shape {
             JsonShape::Literal(value) => value.clone(),
             JsonShape::Text(name) => Json::String(self.render(name, context)?),
             JsonShape::Typed(name) => {
                 let rendered = self.render(name, context)?;
                 serde_json::from_str(&rendered).map_err(|e| TransformError::failed(format!("{name}: {e}")))?
             }
-            JsonShape::Array(items) => {
-                Json::Array(items.iter().map(|i| self.json(i, context)).collect::<Result<_, _>>()?)
-            }
+            JsonShape::Array(items) => Json::Array(
+                items.iter().filter_map(|i| self.json(i, context).transpose()).collect::<Result<_, _>>()?,
+            ),
             JsonShape::Object(fields) => Json::Object(
                 fields
                     .iter()
-                    .map(|(key, item)| Ok((key.clone(), self.json(item, context)?)))
+                    .filter_map(|(key, item)| {
+                        self.json(item, context).map(|v| v.map(|v| (key.clone(), v))).transpose()
+                    })
                     .collect::<Result<_, TransformError>>()?,
             ),
-        })
+        };
+        Ok((value.as_str() != Some(helpers::OMIT)).then_some(value))
     }
 }
