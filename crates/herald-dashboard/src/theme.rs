@@ -1,4 +1,6 @@
-//! Portal themes from query parameters: `?primary=%23hex&name=…&logo=https://…`.
+//! Portal themes: from the application's metadata (`portal.primary`, `portal.name`,
+//! `portal.logo`, set through the API like any metadata), overridden field by field
+//! by the portal link's query parameters (`?primary=%23hex&name=…&logo=https://…`).
 //!
 //! Every value is validated before it is kept (in the portal session) or rendered:
 //! the colour must be `#rgb` or `#rrggbb`, the name is plain text of at most 60
@@ -21,9 +23,33 @@ pub(crate) struct Theme {
 impl Theme {
     /// The valid parts of a query string's `primary`, `name` and `logo`; `None` if none is.
     pub(crate) fn from_query(query: &str) -> Option<Self> {
+        Self::from_pairs(
+            url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
+    }
+
+    /// The valid parts of an application's `portal.primary`, `portal.name` and
+    /// `portal.logo` metadata; `None` if none is.
+    pub(crate) fn from_metadata(metadata: &herald_core::Metadata) -> Option<Self> {
+        Self::from_pairs(
+            metadata.iter().filter_map(|(k, v)| Some((k.strip_prefix("portal.")?.to_owned(), v.clone()))),
+        )
+    }
+
+    /// This theme with `over`'s fields where `over` has them.
+    pub(crate) fn overridden_by(self, over: Option<Self>) -> Self {
+        let over = over.unwrap_or_default();
+        Self {
+            primary: over.primary.or(self.primary),
+            name: over.name.or(self.name),
+            logo: over.logo.or(self.logo),
+        }
+    }
+
+    fn from_pairs(pairs: impl Iterator<Item = (String, String)>) -> Option<Self> {
         let mut theme = Self::default();
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
+        for (k, v) in pairs {
+            match k.as_str() {
                 "primary" => theme.primary = colour(&v),
                 "name" => theme.name = name(&v),
                 "logo" => theme.logo = logo(&v),
@@ -76,5 +102,26 @@ mod tests {
         assert_eq!(Theme::from_query(bad), None);
         assert_eq!(Theme::from_query("primary=%23abc").and_then(|t| t.primary).as_deref(), Some("#abc"));
         assert_eq!(Theme::from_query("logo=https://u:p@x.test/l.png"), None);
+    }
+
+    #[test]
+    fn the_link_overrides_the_application_field_by_field() {
+        let metadata = [
+            ("portal.primary", "#112233"),
+            ("portal.name", "Acme"),
+            ("portal.logo", "ftp://x"),
+            ("name", "n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let app = Theme::from_metadata(&metadata).expect("theme");
+        assert_eq!(
+            (app.primary.as_deref(), app.name.as_deref(), app.logo.as_deref()),
+            (Some("#112233"), Some("Acme"), None)
+        );
+        let t = app.overridden_by(Theme::from_query("name=Acme%20EU"));
+        assert_eq!((t.primary.as_deref(), t.name.as_deref()), (Some("#112233"), Some("Acme EU")));
+        assert_eq!(Theme::from_metadata(&herald_core::Metadata::new()), None);
     }
 }

@@ -66,7 +66,14 @@ pub(crate) async fn open_session(
     let owner = state.store.app_for_token(&hash, Timestamp::now()).await.ok().flatten();
     match owner {
         Some(owner) if owner.as_str() == app => {
-            let theme = uri.query().and_then(Theme::from_query);
+            // The application's theme (its metadata), then the link's parameters.
+            let metadata = state.store.get_app(owner.as_str()).await.ok().flatten().map(|a| a.metadata);
+            let base = metadata.as_ref().and_then(Theme::from_metadata);
+            let link = uri.query().and_then(Theme::from_query);
+            let theme = match base {
+                Some(base) => Some(base.overridden_by(link)),
+                None => link,
+            };
             let cookie = state.sessions.portal(&owner, input.key.trim(), theme);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/portal/{owner}"))).into_response()
         }

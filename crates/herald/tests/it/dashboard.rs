@@ -272,3 +272,33 @@ async fn the_sources_pages_show_the_ingest_url_what_was_received_and_what_was_re
     let r = client().get(format!("{base}/sources")).send().await.expect("no session");
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "operators only");
 }
+
+#[tokio::test]
+async fn a_portal_takes_its_theme_from_the_application_and_the_link_overrides_it() {
+    let server = TestServer::start().await;
+    let post = reqwest::Method::POST;
+    let metadata = json!({"portal.name": "Globex Webhooks", "portal.primary": "#0f766e"});
+    let app =
+        api(&server, post.clone(), "/api/v1/app", json!({"name": "Globex", "metadata": metadata})).await;
+    let app = app["id"].as_str().expect("id");
+    let open = async |query: &str| {
+        let access =
+            api(&server, post.clone(), &format!("/api/v1/auth/app-portal-access/{app}"), json!({})).await;
+        let key = access["token"].as_str().expect("token");
+        let url = format!("{}/portal/{app}/session{query}", server.base_url);
+        let r = client().post(url).form(&[("key", key)]).send().await.expect("open");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let home = client()
+            .get(format!("{}/portal/{app}", server.base_url))
+            .header("cookie", cookie_of(&r))
+            .send()
+            .await
+            .expect("home");
+        home.text().await.expect("html")
+    };
+    let themed = open("").await;
+    assert!(themed.contains("Globex Webhooks") && themed.contains("--primary:#0f766e"), "from the metadata");
+    let linked = open("?name=Globex%20EU").await;
+    assert!(linked.contains("Globex EU") && !linked.contains("Globex Webhooks"), "the link's name wins");
+    assert!(linked.contains("--primary:#0f766e"), "the rest still comes from the application");
+}
