@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "herald",
     version,
-    after_help = "Quick start:\n  herald serve              start on ./herald-data (SQLite); prints the API address and the admin token\n  herald serve --help       every setting, with its HERALD_* environment variable\n  herald listen --forward-to http://localhost:3000/webhooks\n                            relay events to your machine (see herald listen --help)\n\nDocs: README.md and docs/ in the source tree."
+    after_help = "Quick start:\n  herald serve              start on ./herald-data (SQLite); prints the API address and the admin token\n  herald serve --help       every setting, with its HERALD_* environment variable\n  herald listen --forward-to http://localhost:3000/webhooks\n                            relay events to your machine (see herald listen --help)\n  herald app list, herald send, herald tail, herald verify, …\n                            operate a running server (docs/CLI.md)\n\nDocs: README.md and docs/ in the source tree."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -81,8 +81,9 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    eprintln!("import: {} created, {} updated, {} unchanged", tally.created, tally.updated, tally.unchanged);
-    Ok(batch_exit(progress.finish()))
+    let tally =
+        format!("{} created, {} updated, {} unchanged", tally.created, tally.updated, tally.unchanged);
+    Ok(batch_exit(progress.finish_with(&tally)))
 }
 
 impl Tally {

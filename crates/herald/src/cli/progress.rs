@@ -82,12 +82,18 @@ impl Progress {
     }
 
     /// The summary line; the counts, whose `failed` says whether to exit non-zero.
-    pub fn finish(mut self) -> Counts {
+    pub fn finish(self) -> Counts {
+        self.finish_with("")
+    }
+
+    /// [`Self::finish`] with more to say at the end of the summary line.
+    pub fn finish_with(mut self, detail: &str) -> Counts {
         if self.tty {
             let _ = write!(self.out, "\r\x1b[2K");
         }
         let c = self.counts;
-        let _ = writeln!(self.out, "{}: {} done, {} failed", self.label, c.done, c.failed);
+        let sep = if detail.is_empty() { "" } else { "; " };
+        let _ = writeln!(self.out, "{}: {} done, {} failed{sep}{detail}", self.label, c.done, c.failed);
         let _ = self.out.flush();
         c
     }
@@ -138,14 +144,14 @@ mod tests {
         p.done();
         p.failed("app acme", "the server refused it (422): body.url: not a URL");
         p.done();
-        let counts = p.finish();
+        let counts = p.finish_with("1 created");
         assert_eq!(counts, Counts { done: 2, failed: 1, total: Some(3) });
         let text = String::from_utf8(sink.0.lock().expect("lock").clone()).expect("utf-8");
         assert!(
             text.contains("import: app acme failed: the server refused it (422): body.url: not a URL\n"),
             "{text}"
         );
-        assert!(text.ends_with("import: 2 done, 1 failed\n"), "{text}");
+        assert!(text.ends_with("import: 2 done, 1 failed; 1 created\n"), "{text}");
         assert!(!text.contains('\r'), "no carriage returns off a terminal");
     }
 }
