@@ -10,7 +10,7 @@
 //! limit drops its thread's runtime so the next run starts clean. Limits:
 //! - time: the interrupt handler, polled by QuickJS every few thousand instructions and inside
 //!   regular-expression matching, stops the run once the deadline passed;
-//! - memory: the runtime's allocation limit (the engine's own baseline, about 200 KiB, counts
+//! - memory: the runtime's allocation limit (the engine's own baseline, about 100 KiB, counts
 //!   toward it);
 //! - stack: QuickJS's stack limit turns deep recursion into a `RangeError` before the thread's
 //!   stack is at risk.
