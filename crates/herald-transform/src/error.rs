@@ -66,3 +66,31 @@ fn mebibytes(bytes: usize) -> String {
         format!("{bytes} bytes")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_fit_an_attempt_response() {
+        let failed =
+            TransformError::Failed { message: "TypeError: x".into(), line: Some(3), column: Some(7) };
+        assert_eq!(failed.to_string(), "transformation failed: TypeError: x at line 3, column 7");
+        let invalid = TransformError::Invalid { message: "bad".into(), line: Some(2), column: None };
+        assert_eq!(invalid.to_string(), "invalid transformation: bad at line 2");
+        assert_eq!(
+            TransformError::Timeout { limit: Duration::from_millis(250) }.to_string(),
+            "transformation stopped: ran longer than 250 ms"
+        );
+        assert_eq!(
+            TransformError::OutOfMemory { limit: 32 * 1024 * 1024 }.to_string(),
+            "transformation stopped: used more than 32 MiB"
+        );
+        assert_eq!(
+            TransformError::OutOfMemory { limit: 1000 }.to_string(),
+            "transformation stopped: used more than 1000 bytes"
+        );
+        assert!(TransformError::StackOverflow.is_limit());
+        assert!(!TransformError::failed("x").is_limit());
+    }
+}

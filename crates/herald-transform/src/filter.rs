@@ -470,3 +470,19 @@ fn regex(spec: &Json, at: &At) -> Result<Regex, FilterError> {
         .build()
         .map_err(|e| at.error(format!("bad pattern: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_indexes;
+
+    #[test]
+    fn bracket_indexes_split_off_a_segment() {
+        assert_eq!(split_indexes("items"), Some(("items", vec![])));
+        assert_eq!(split_indexes("items[0]"), Some(("items", vec![0])));
+        assert_eq!(split_indexes("m[1][ 2 ]"), Some(("m", vec![1, 2])));
+        assert_eq!(split_indexes("[3]"), Some(("", vec![3])));
+        assert_eq!(split_indexes("items[x]"), None);
+        assert_eq!(split_indexes("items[1"), None);
+        assert_eq!(split_indexes("items[1]x"), None);
+    }
+}

@@ -290,3 +290,15 @@ fn position(stack: &str) -> Option<(u32, Option<u32>)> {
     let line = numbers.next()??;
     Some((line, numbers.next().flatten()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::position;
+
+    #[test]
+    fn positions_come_from_the_first_frame_in_the_code() {
+        assert_eq!(position("    at handler (transformation.js:3:10)\n    at <eval>\n"), Some((3, Some(10))));
+        assert_eq!(position("    at transformation.js:2\n"), Some((2, None)));
+        assert_eq!(position("    at <native>\n"), None);
+    }
+}

@@ -62,3 +62,47 @@ pub(crate) fn validate(request: Request) -> Result<Request, TransformError> {
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: method.into(),
+            url: url.into(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn validate_normalises_the_method_and_refuses_what_cannot_be_sent() {
+        let ok = validate(request(" patch ", " https://a.example/x ", &[("X-A", "1\t2")])).unwrap();
+        assert_eq!((ok.method.as_str(), ok.url.as_str()), ("PATCH", "https://a.example/x"));
+        assert!(validate(request("POST", "smtps://mail.example:465", &[])).is_ok());
+        for bad in [
+            request("", "https://a.example/", &[]),
+            request("GET1", "https://a.example/", &[]),
+            request("POST", "/relative", &[]),
+            request("POST", "javascript:alert(1)", &[]),
+            request("POST", "https://a.example/", &[("", "x")]),
+            request("POST", "https://a.example/", &[("X:Y", "x")]),
+            request("POST", "https://a.example/", &[("X", "a\nb")]),
+        ] {
+            assert!(matches!(validate(bad.clone()), Err(TransformError::BadOutput(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn set_header_replaces_case_insensitively_and_empty_removes() {
+        let mut headers = vec![("content-type".to_owned(), "a".to_owned()), ("X".to_owned(), "1".to_owned())];
+        set_header(&mut headers, "Content-Type", "b".to_owned());
+        assert_eq!(
+            headers,
+            vec![("X".to_owned(), "1".to_owned()), ("Content-Type".to_owned(), "b".to_owned())]
+        );
+        set_header(&mut headers, "x", String::new());
+        assert!(!has_header(&headers, "X"));
+    }
+}

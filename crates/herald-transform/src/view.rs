@@ -65,3 +65,37 @@ impl Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: &[u8]) -> Request {
+        Request {
+            method: "POST".into(),
+            url: "https://example.com/".into(),
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_text_body_is_shown_as_text_and_bytes_as_base64() {
+        let view = request(b"hello").view();
+        assert_eq!((view.body.as_deref(), view.body_base64), (Some("hello"), None));
+        let view = request(&[0xff, 0x00]).view();
+        assert_eq!((view.body, view.body_base64.as_deref()), (None, Some("/wA=")));
+    }
+
+    #[test]
+    fn outcomes_serialise_for_the_api() {
+        let sent = serde_json::to_value(Outcome::Send(request(b"hi")).view()).unwrap();
+        assert_eq!(
+            sent,
+            serde_json::json!({"skip": false, "request": {"method": "POST", "url": "https://example.com/",
+                "headers": [["Content-Type", "text/plain"]], "body": "hi"}})
+        );
+        let skipped = serde_json::to_value(Outcome::Skip { reason: "small".into() }.view()).unwrap();
+        assert_eq!(skipped, serde_json::json!({"skip": true, "reason": "small"}));
+    }
+}

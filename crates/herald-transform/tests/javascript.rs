@@ -274,3 +274,17 @@ fn a_thread_that_ran_every_kind_of_failure_exits_cleanly() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn deeply_nested_source_and_data_are_errors_not_crashes() {
+    let deep = format!(
+        "function handler(w) {{ w.payload = {}1{}; return w; }}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(Compiled::new(Kind::Javascript, &deep).is_err());
+    let err = run("function handler(w) { var o = {}; for (var i = 0; i < 100000; i++) { o = {o: o}; } w.payload = o; return w; }")
+        .unwrap_err();
+    assert!(err.is_limit() || matches!(err, TransformError::Failed { .. }), "{err:?}");
+    assert!(sent(run("function handler(w) { return w; }").unwrap()).body.len() > 10);
+}

@@ -230,3 +230,14 @@ fn omit_leaves_out_a_key_or_an_element() {
     );
     assert_eq!(json_body(&request), json!({"keep": "inv_42", "list": ["a", 1250]}));
 }
+
+#[test]
+fn deeply_nested_template_code_is_an_error_not_a_crash() {
+    let deep = format!("{}1{}", "(".repeat(50_000), ")".repeat(50_000));
+    let code = serde_json::to_string(&json!({"body": format!("{{{{ {deep} }}}}")})).unwrap();
+    let err = Compiled::new(Kind::Template, &code).unwrap_err();
+    assert!(matches!(err, TransformError::Invalid { .. }), "{err:?}");
+    let deep_json = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let err = Compiled::new(Kind::Template, &format!("{{\"json\": {deep_json}}}")).unwrap_err();
+    assert!(matches!(err, TransformError::Invalid { .. }), "{err:?}");
+}

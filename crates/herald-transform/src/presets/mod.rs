@@ -167,3 +167,22 @@ fn auth_headers(auth: Auth, params: &BTreeMap<String, String>) -> BTreeMap<Strin
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_vars_replaces_only_the_vars_object() {
+        let code = "{\n  \"vars\": {\"a\": \"{{ x }}\"},\n  \"body\": \"{{ vars.a }}\"\n}";
+        let vars = serde_json::Map::from_iter([
+            ("a".to_owned(), Json::from("1")),
+            ("b".to_owned(), Json::from("2")),
+        ]);
+        assert_eq!(
+            with_vars(code, &vars),
+            "{\n  \"vars\": {\n    \"a\": \"1\",\n    \"b\": \"2\"\n  },\n  \"body\": \"{{ vars.a }}\"\n}"
+        );
+        assert_eq!(with_vars("{\"body\": \"x\"}", &vars), "{\"body\": \"x\"}");
+    }
+}

@@ -346,3 +346,29 @@ impl Run<'_> {
         Ok((value.as_str() != Some(helpers::OMIT)).then_some(value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_expressions_are_recognised() {
+        assert_eq!(single_expression("{{ payload.a }}"), Some(" payload.a "));
+        assert_eq!(single_expression(" {{- x -}} "), Some(" x "));
+        assert_eq!(single_expression("{{ a }} and {{ b }}"), None);
+        assert_eq!(single_expression("x {{ a }}"), None);
+        assert_eq!(single_expression("{{ }}"), None);
+        assert_eq!(single_expression("{% if a %}{{ a }}{% endif %}"), None);
+    }
+
+    #[test]
+    fn skip_accepts_the_usual_spellings() {
+        for yes in ["true", " True ", "1", "yes"] {
+            assert_eq!(truthy("skip", yes), Ok(true), "{yes}");
+        }
+        for no in ["", "false", "0", "no", "None"] {
+            assert_eq!(truthy("skip", no), Ok(false), "{no}");
+        }
+        assert!(truthy("skip", "perhaps").is_err());
+    }
+}
