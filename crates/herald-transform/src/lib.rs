@@ -100,10 +100,11 @@ impl Default for Limits {
 impl Limits {
     /// The minijinja fuel a template run gets. Fuel counts both instructions and allocations
     /// (about one unit per 64 bytes), so deriving it from the memory limit bounds a template's
-    /// memory and, at a few nanoseconds an instruction, its time: 16 MiB gives 262,144 units,
-    /// a few milliseconds of work — ample for mapping a payload, nothing for a runaway loop.
+    /// memory and, at a few nanoseconds an instruction, its time: 16 MiB gives 1,048,576
+    /// units, enough to re-serialise a 1 MiB payload (Herald's default cap) with room to
+    /// spare, yet tens of milliseconds at most — nothing for a runaway loop.
     pub fn template_fuel(&self) -> u64 {
-        (self.memory_bytes as u64 / 64).max(1_000)
+        (self.memory_bytes as u64 / 16).max(1_000)
     }
 }
 

@@ -288,3 +288,17 @@ fn deeply_nested_source_and_data_are_errors_not_crashes() {
     assert!(err.is_limit() || matches!(err, TransformError::Failed { .. }), "{err:?}");
     assert!(sent(run("function handler(w) { return w; }").unwrap()).body.len() > 10);
 }
+
+#[test]
+fn a_payload_at_herald_s_default_size_cap_fits_the_default_memory_limit() {
+    let items: Vec<serde_json::Value> = (0..15_000)
+        .map(|i| json!({"id": i, "name": "item-name-xxxxxxxx", "ok": true, "tags": ["a", "b"]}))
+        .collect();
+    let sample = Sample::new(json!({"items": items}));
+    // Time enough for an unoptimised test build: this is about memory.
+    let limits = Limits { time: Duration::from_secs(60), ..Limits::default() };
+    let code =
+        js("function handler(w) { w.payload = {count: w.payload.items.length, all: w.payload}; return w; }");
+    let request = sent(code.run(&sample.input(), &limits).unwrap());
+    assert_eq!(json_body(&request)["count"], 15_000);
+}

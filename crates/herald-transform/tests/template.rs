@@ -241,3 +241,16 @@ fn deeply_nested_template_code_is_an_error_not_a_crash() {
     let err = Compiled::new(Kind::Template, &format!("{{\"json\": {deep_json}}}")).unwrap_err();
     assert!(matches!(err, TransformError::Invalid { .. }), "{err:?}");
 }
+
+#[test]
+fn a_payload_at_herald_s_default_size_cap_fits_the_default_limits() {
+    let items: Vec<serde_json::Value> = (0..15_000)
+        .map(|i| json!({"id": i, "name": "item-name-xxxxxxxx", "ok": true, "tags": ["a", "b"]}))
+        .collect();
+    let sample = Sample::new(json!({"items": items}));
+    let size = sample.payload.to_string().len();
+    assert!((900_000..=1_048_576).contains(&size), "{size}");
+    let code = template(r#"{"json": {"data": "{{ payload }}", "count": "{{ payload['items'] | length }}"}}"#);
+    let request = sent(code.run(&sample.input(), &Limits::default()).unwrap());
+    assert_eq!(json_body(&request)["count"], 15_000);
+}
