@@ -2,13 +2,14 @@
 //!
 //! Patterns and limits follow Svix's document: identifiers (`uid`, `eventId`,
 //! event type names, channels) match `^[a-zA-Z0-9\-_.]+$`; endpoint URLs are
-//! absolute http(s) URLs, and refused up front when the configured egress policy
-//! can never deliver to them.
+//! absolute http(s) URLs or email destinations (`smtp://`, `smtps://`), and refused
+//! up front when the configured egress policy can never deliver to them.
 
 use std::collections::BTreeMap;
 
 use herald_core::SigningKey;
 use herald_delivery::egress::EgressPolicy;
+use herald_delivery::smtp;
 
 use crate::error::{ApiError, ValidationItem};
 
@@ -96,7 +97,9 @@ impl Violations {
         }
     }
 
-    /// An endpoint URL: absolute http(s), and not refused by the egress policy.
+    /// An endpoint URL: absolute http(s), or an email destination
+    /// (`smtp://`, `smtps://`, see `herald_delivery::smtp`), and not refused by the
+    /// egress policy.
     pub(crate) fn url(&mut self, loc: &[&str], value: &str, egress: Option<&EgressPolicy>) {
         if value.len() > MAX_URL {
             return self.push(loc, "URL is too long");
@@ -105,10 +108,31 @@ impl Violations {
             Ok(url) => url,
             Err(e) => return self.push(loc, format!("invalid URL: {e}")),
         };
+        if smtp::handles(&url) {
+            return self.email_url(loc, &url, egress);
+        }
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return self.push(loc, "URL must be an absolute http:// or https:// URL");
+            return self.push(loc, "URL must be an absolute http://, https://, smtp:// or smtps:// URL");
         }
         if let Some(Err(refused)) = egress.map(|p| p.check_url(&url)) {
+            self.push(loc, refused.to_string());
+        }
+    }
+
+    /// An `smtp://` or `smtps://` URL: well formed, and an IP-literal host permitted.
+    fn email_url(&mut self, loc: &[&str], url: &url::Url, egress: Option<&EgressPolicy>) {
+        let target = match smtp::SmtpTarget::parse(url) {
+            Ok(target) => target,
+            Err(e) => return self.push(loc, format!("invalid email URL: {e}")),
+        };
+        let ip = match target.host {
+            url::Host::Ipv4(v4) => Some(std::net::IpAddr::V4(v4)),
+            url::Host::Ipv6(v6) => Some(std::net::IpAddr::V6(v6)),
+            url::Host::Domain(_) => None,
+        };
+        if let (Some(ip), Some(egress)) = (ip, egress)
+            && let Err(refused) = egress.check_ip(ip)
+        {
             self.push(loc, refused.to_string());
         }
     }
@@ -153,6 +177,10 @@ mod tests {
         assert!(!fails(|v| v.url(&["u"], "https://example.com/hook", None)));
         assert!(fails(|v| v.url(&["u"], "example.com/hook", None)));
         assert!(fails(|v| v.url(&["u"], "ftp://example.com/", None)));
+        assert!(!fails(|v| v.url(&["u"], "smtp://u:p@mail.example.com?from=a@b.c&to=d@e.f", None)));
+        assert!(!fails(|v| v.url(&["u"], "smtps://mail.example.com:2465", None)));
+        assert!(fails(|v| v.url(&["u"], "smtp://mail.example.com?starttls=maybe", None)));
+        assert!(fails(|v| v.url(&["u"], "smtp://mail.example.com/path", None)));
         let strict = EgressPolicy::default();
         assert!(fails(|v| v.url(&["u"], "http://127.0.0.1:9/", Some(&strict))));
         assert!(!fails(|v| v.url(&["u"], "http://127.0.0.1:9/", None)));

@@ -17,7 +17,7 @@ pub use health::{AttemptEvent, AttemptResult, HealthChange, HealthPolicy};
 pub use id::{AppId, AttemptId, EndpointId, MessageId, RejectionId, SourceId, TaskId};
 pub use model::{
     Application, Attempt, DedupClaim, Delivery, DeliveryStatus, Endpoint, EndpointSecrets, EventType,
-    InboundOrigin, Message, Metadata, TransformKind, Transformation, Trigger,
+    InboundOrigin, Message, Metadata, REDACTED, SentRequest, TransformKind, Transformation, Trigger,
 };
 pub use retry::{FailureHint, RetryPolicy};
 pub use signing::SigningKey;

@@ -306,14 +306,18 @@ pub struct Delivery {
     pub updated_at: Timestamp,
 }
 
-/// One HTTP try.
+/// One try at delivering a message to an endpoint (an HTTP request or an email).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     pub id: AttemptId,
     pub msg_id: MessageId,
     pub endpoint_id: EndpointId,
     pub app_id: AppId,
+    /// The URL called, with any password in it replaced by [`REDACTED`].
     pub url: String,
+    /// What was sent; `None` when nothing was (the endpoint was disabled, the payload
+    /// expunged) and for attempts recorded before Herald kept requests.
+    pub request: Option<SentRequest>,
     /// `Success` or `Failed`.
     pub status: DeliveryStatus,
     /// The HTTP status, or 0 when no response came (refused, timeout, connect error).
@@ -323,4 +327,20 @@ pub struct Attempt {
     pub duration_ms: u64,
     pub trigger: Trigger,
     pub created_at: Timestamp,
+}
+
+/// What replaces a credential in a recorded request: the value of an `Authorization`
+/// or token header, the password of a URL.
+pub const REDACTED: &str = "••••";
+
+/// The request an attempt sent, as the logs show it: nothing in it is a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentRequest {
+    /// The HTTP method, or `SMTP` for an email.
+    pub method: String,
+    /// In the order sent (repeats kept); credential values are [`REDACTED`].
+    pub headers: Vec<(String, String)>,
+    /// The body sent, capped, only when it is not the message's payload (a
+    /// transformation rewrote it); `None` means "the payload, as stored".
+    pub body: Option<String>,
 }

@@ -22,6 +22,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use crate::egress::{EgressError, EgressPolicy};
+use crate::smtp::{self, Mailer};
 
 /// How long an idle pooled connection is kept. Below the usual 120 s server-side idle
 /// limits, so Herald rarely picks a connection the endpoint is about to close.
@@ -49,14 +50,18 @@ pub struct ClientConfig {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    mailer: Mailer,
     egress: Arc<EgressPolicy>,
     default_timeout: Duration,
     max_response_bytes: usize,
 }
 
-/// One webhook delivery attempt. Always sent as a POST.
+/// One webhook delivery attempt: an HTTP request, or an email when the URL is
+/// `smtp://` or `smtps://` (see [`crate::smtp`]).
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {
+    /// `POST` unless a transformation chose another method; ignored for email.
+    pub method: http::Method,
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -112,6 +117,8 @@ impl FailureKind {
 pub enum ClientError {
     #[error("could not build the outbound HTTP client")]
     Build(#[source] reqwest::Error),
+    #[error("could not set up TLS for email delivery")]
+    Tls(#[source] rustls::Error),
 }
 
 impl HttpClient {
@@ -134,8 +141,10 @@ impl HttpClient {
             .tcp_nodelay(true)
             .build()
             .map_err(ClientError::Build)?;
+        let mailer = Mailer::new().map_err(ClientError::Tls)?;
         Ok(Self {
             inner,
+            mailer,
             egress,
             default_timeout: cfg.default_timeout,
             max_response_bytes: cfg.max_response_bytes,
@@ -146,9 +155,14 @@ impl HttpClient {
     /// [`SendOutcome`], so the caller records it the same way whatever happened.
     pub async fn send(&self, req: OutboundRequest) -> SendOutcome {
         let started = Instant::now();
-        let result = match self.egress.check_url(&req.url) {
-            Ok(()) => self.attempt_with_deadline(req).await,
-            Err(refusal) => Err(Failure::forbidden(&refusal)),
+        let result = if smtp::handles(&req.url) {
+            let timeout = req.timeout.unwrap_or(self.default_timeout);
+            self.mailer.send(&self.egress, req, timeout).await
+        } else {
+            match self.egress.check_url(&req.url) {
+                Ok(()) => self.attempt_with_deadline(req).await,
+                Err(refusal) => Err(Failure::forbidden(&refusal)),
+            }
         };
         let duration = started.elapsed();
         match result {
@@ -178,7 +192,7 @@ impl HttpClient {
     async fn attempt(&self, req: OutboundRequest) -> Result<Answer, Failure> {
         let mut response = self
             .inner
-            .post(req.url)
+            .request(req.method, req.url)
             .headers(req.headers)
             .body(req.body)
             .send()
@@ -196,17 +210,17 @@ impl HttpClient {
     }
 }
 
-/// A successful exchange before the duration is attached.
-struct Answer {
-    status: u16,
-    body: String,
-    retry_after: Option<Duration>,
+/// A successful exchange (any status) before the duration is attached.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 /// A failed exchange before the duration is attached.
-struct Failure {
-    kind: FailureKind,
-    reason: String,
+pub(crate) struct Failure {
+    pub(crate) kind: FailureKind,
+    pub(crate) reason: String,
 }
 
 impl Failure {
@@ -409,6 +423,7 @@ mod tests {
 
     fn request(url: &str) -> OutboundRequest {
         OutboundRequest {
+            method: http::Method::POST,
             url: Url::parse(url).expect("test URL parses"),
             headers: HeaderMap::new(),
             body: Bytes::from_static(b"{\"type\":\"test\"}"),
@@ -447,6 +462,15 @@ mod tests {
         let (status, body, _) = expect_response(loopback_client().send(req).await);
         assert_eq!(status, 200);
         assert_eq!(body, "POST herald-test/1 sig-1 {\"type\":\"test\"}");
+    }
+
+    #[tokio::test]
+    async fn sends_the_method_the_request_names() {
+        let receiver = Receiver::start().await;
+        let mut req = request(&receiver.url("/echo"));
+        req.method = http::Method::PUT;
+        let (_, body, _) = expect_response(loopback_client().send(req).await);
+        assert!(body.starts_with("PUT "), "{body}");
     }
 
     #[tokio::test]

@@ -28,7 +28,8 @@ use crate::client::HttpClient;
 use crate::dispatch::{Dispatch, DispatchHandle};
 use crate::lanes::{Job, Lanes};
 use crate::operational::Operational;
-use crate::pipeline::{Observed, PrepareError, RetryInput, prepare, settle};
+use crate::pipeline::{Observed, PrepareError, RetryInput, prepare, record, settle};
+use crate::smtp;
 use crate::telemetry;
 
 /// How long a lane that has nothing to do is kept (with what it learnt about its
@@ -243,16 +244,24 @@ async fn deliver(ctx: &Arc<Ctx>, job: Job) {
     let Job { d, start, disabled, .. } = job;
     let started = Timestamp::now();
     let prepared = if disabled { Err(PrepareError::Disabled) } else { prepare(&d, started) };
-    let outcome = match prepared {
-        Ok(request) => Ok(ctx.client.send(request).await),
-        Err(e) => Err(e),
+    let (outcome, sent) = match prepared {
+        Ok(request) => {
+            let request = smtp::with_defaults(request, &d.message);
+            let sent = record::sent(&request, d.message.payload.as_ref());
+            (Ok(ctx.client.send(request).await), Some(sent))
+        }
+        Err(e) => (Err(e), None),
     };
     let seen = Observed::of(&outcome);
     let outcome_label = telemetry::outcome_label(&outcome);
     let ended = Timestamp::now();
     let verdict = ctx.lanes.complete(start, &d.endpoint.id, &seen, &ctx.cfg.health, ended);
     let retry = RetryInput { timeouts_in_a_row: verdict.timeouts_in_a_row, sample: rand::random::<f64>() };
-    let (attempt, update) = settle(&ctx.cfg.retry, &d, outcome, started, retry);
+    let (mut attempt, update) = settle(&ctx.cfg.retry, &d, outcome, started, retry);
+    if let Some(sent) = sent {
+        attempt.url = sent.url;
+        attempt.request = Some(sent.request);
+    }
     if let Err(e) = ctx.store.record_attempt(&attempt, &update).await {
         // The lease will expire and the delivery be tried again: a duplicate, never a loss.
         tracing::error!(error = %e, msg = %d.message.id, endpoint = %d.endpoint.id, "could not record an attempt");

@@ -21,6 +21,7 @@ pub mod flow;
 mod lanes;
 pub mod operational;
 pub mod pipeline;
+pub mod smtp;
 pub mod telemetry;
 
 #[cfg(test)]

@@ -47,7 +47,8 @@ pub enum OperationalEvent {
     Attempt {
         kind: AttemptEvent,
         message: Arc<Message>,
-        attempt: Attempt,
+        /// Boxed: an attempt with its recorded request is far larger than the other variants.
+        attempt: Box<Attempt>,
     },
 }
 
@@ -290,6 +291,7 @@ mod tests {
             endpoint_id: d.endpoint.id.clone(),
             app_id: d.message.app_id.clone(),
             url: d.endpoint.url.clone(),
+            request: None,
             status: DeliveryStatus::Failed,
             response_status_code: 503,
             response: String::new(),
@@ -300,7 +302,7 @@ mod tests {
         let failing = OperationalEvent::Attempt {
             kind: AttemptEvent::Failing,
             message: d.message.clone(),
-            attempt: attempt.clone(),
+            attempt: Box::new(attempt.clone()),
         };
         let body = failing.payload(None);
         assert_eq!(body["type"], "message.attempt.failing");

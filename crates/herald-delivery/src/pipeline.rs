@@ -58,7 +58,7 @@ pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareE
     insert(&mut headers, "webhook-id", msg_id);
     insert(&mut headers, "webhook-timestamp", &ts.to_string());
     insert(&mut headers, "webhook-signature", &signature);
-    Ok(OutboundRequest { url, headers, body, timeout: None })
+    Ok(OutboundRequest { method: http::Method::POST, url, headers, body, timeout: None })
 }
 
 fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
@@ -114,7 +114,9 @@ pub struct RetryInput {
 }
 
 /// The attempt that was made and the delivery's next state. A `410 Gone` or a
-/// disabled endpoint ends the delivery: there is no one to retry for.
+/// disabled endpoint ends the delivery: there is no one to retry for. The attempt
+/// names the endpoint's URL and no request; the engine puts in what it recorded
+/// before sending ([`record::Sent`]).
 pub fn settle(
     policy: &RetryPolicy,
     d: &Dispatch,
@@ -137,7 +139,8 @@ pub fn settle(
         msg_id: d.message.id.clone(),
         endpoint_id: d.endpoint.id.clone(),
         app_id: d.message.app_id.clone(),
-        url: d.endpoint.url.clone(),
+        url: record::redact_url_str(&d.endpoint.url),
+        request: None,
         status: if ok { DeliveryStatus::Success } else { DeliveryStatus::Failed },
         response_status_code: status_code,
         response,
@@ -177,5 +180,6 @@ fn next_after_failure(
 }
 
 pub mod inbound;
+pub mod record;
 #[cfg(test)]
 mod tests;

@@ -55,11 +55,12 @@ pub(crate) async fn get(pool: &PgPool, app: &AppId, id: &str) -> Result<Option<A
 }
 
 pub(crate) async fn expunge_content(pool: &PgPool, app: &AppId, id: &str) -> Result<()> {
-    let done = sqlx::query("UPDATE attempt SET response = '' WHERE id = $1 AND app_id = $2")
-        .bind(id)
-        .bind(app.as_str())
-        .execute(pool)
-        .await
-        .map_err(db)?;
+    let done =
+        sqlx::query("UPDATE attempt SET response = '', request_body = NULL WHERE id = $1 AND app_id = $2")
+            .bind(id)
+            .bind(app.as_str())
+            .execute(pool)
+            .await
+            .map_err(db)?;
     changed(done.rows_affected())
 }

@@ -11,7 +11,7 @@
 //! recoveries make rows due without a lease and `NOTIFY herald_due` at commit.
 
 use herald_core::{Attempt, Delivery, EndpointId, Message, MessageId, Timestamp};
-use herald_store::{DeliveryUpdate, StoreError};
+use herald_store::{DeliveryUpdate, StoreError, codec};
 use sqlx::PgPool;
 
 use crate::listen::wake_if_any;
@@ -106,6 +106,7 @@ pub(crate) async fn next_due(pool: &PgPool) -> Result<Option<Timestamp>> {
 /// nothing written) if the delivery is gone, say because its endpoint was deleted
 /// meanwhile. A failing attempt insert undoes the delivery update too.
 pub(crate) async fn record_attempt(pool: &PgPool, attempt: &Attempt, update: &DeliveryUpdate) -> Result<()> {
+    let (method, headers, body) = codec::encode_sent_request(attempt.request.as_ref());
     let done = sqlx::query(
         "WITH d AS (
            UPDATE delivery SET status = $3, attempts = attempts + 1, next_attempt_at = $4, next_trigger = 0,
@@ -113,8 +114,8 @@ pub(crate) async fn record_attempt(pool: &PgPool, attempt: &Attempt, update: &De
            WHERE msg_id = $1 AND endpoint_id = $2
            RETURNING msg_id)
          INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, status, response_status_code, response,
-           duration_ms, trigger_type, created_at)
-         SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12, $13, $5 FROM d",
+           duration_ms, trigger_type, created_at, request_method, request_headers, request_body)
+         SELECT $6, $1, $2, $7, $8, $9, $10, $11, $12, $13, $5, $14, $15, $16 FROM d",
     )
     .bind(attempt.msg_id.as_str())
     .bind(attempt.endpoint_id.as_str())
@@ -129,6 +130,9 @@ pub(crate) async fn record_attempt(pool: &PgPool, attempt: &Attempt, update: &De
     .bind(&attempt.response)
     .bind(rows::big(attempt.duration_ms))
     .bind(rows::code(attempt.trigger.code()))
+    .bind(method)
+    .bind(headers)
+    .bind(body)
     .execute(pool)
     .await
     .map_err(db)?;

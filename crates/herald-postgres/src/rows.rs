@@ -58,7 +58,8 @@ macro_rules! delivery_columns {
 macro_rules! attempt_columns {
     ($p:literal) => {
         $crate::rows::columns!($p: "id", "msg_id", "endpoint_id", "app_id", "url", "status",
-            "response_status_code", "response", "duration_ms", "trigger_type", "created_at")
+            "response_status_code", "response", "duration_ms", "trigger_type", "created_at",
+            "request_method", "request_headers", "request_body")
     };
 }
 pub(crate) use {
@@ -167,6 +168,11 @@ pub(crate) fn attempt(row: &PgRow) -> Result<Attempt> {
         duration_ms: narrow(col::<i64>(row, 8)?, "duration")?,
         trigger: Trigger::from_code(i64::from(col::<i16>(row, 9)?)),
         created_at: Timestamp(col(row, 10)?),
+        request: codec::decode_sent_request(
+            col(row, 11)?,
+            col::<Option<String>>(row, 12)?.as_deref(),
+            col(row, 13)?,
+        )?,
     })
 }
 

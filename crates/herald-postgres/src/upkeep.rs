@@ -2,7 +2,7 @@
 //! metrics sample.
 //!
 //! The purge is one statement of data-modifying CTEs, each picking at most `limit`
-//! rows through an index of `migrations/005_retention.sql`. The rows are locked
+//! rows through an index of `migrations/005_retention.sql` (attempts: `007`). The rows are locked
 //! `FOR UPDATE SKIP LOCKED`: processes purging at once take different rows, and a
 //! row a worker is updating (an attempt being recorded) is left for the next round
 //! rather than waited for.
@@ -30,8 +30,8 @@ pub(crate) async fn purge(pool: &PgPool, request: &PurgeRequest) -> Result<Purge
              LIMIT $3 FOR UPDATE SKIP LOCKED)
            RETURNING 1),
          responses AS (
-           UPDATE attempt SET response = '' WHERE id IN (
-             SELECT id FROM attempt WHERE response <> '' AND created_at < $2
+           UPDATE attempt SET response = '', request_body = NULL WHERE id IN (
+             SELECT id FROM attempt WHERE (response <> '' OR request_body IS NOT NULL) AND created_at < $2
              ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
            RETURNING 1),
          keys AS (

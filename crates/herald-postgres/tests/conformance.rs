@@ -256,6 +256,7 @@ fn attempt(
         endpoint_id: ep.clone(),
         app_id: msg.app_id.clone(),
         url: "https://example.com/hook".into(),
+        request: None,
         status,
         response_status_code: if status == DeliveryStatus::Success { 200 } else { 500 },
         response: String::new(),

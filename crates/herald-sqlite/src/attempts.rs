@@ -3,7 +3,7 @@
 //! reach into the attempt's message (event type, channel).
 
 use herald_core::{AppId, Attempt, DeliveryStatus, Timestamp};
-use herald_store::{AttemptFilter, MessageFilter, Page, PageQuery};
+use herald_store::{AttemptFilter, MessageFilter, Page, PageQuery, codec};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::messages::filter_messages;
@@ -14,10 +14,12 @@ pub(crate) fn insert(conn: &Connection, attempt: &Attempt) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO attempt (id, msg_id, endpoint_id, app_id, url, status, response_status_code,
-               response, duration_ms, trigger_type, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+               response, duration_ms, trigger_type, created_at, request_method, request_headers,
+               request_body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .db()?;
+    let (method, headers, body) = codec::encode_sent_request(attempt.request.as_ref());
     stmt.execute(params![
         attempt.id.as_str(),
         attempt.msg_id.as_str(),
@@ -30,6 +32,9 @@ pub(crate) fn insert(conn: &Connection, attempt: &Attempt) -> Result<()> {
         attempt.duration_ms,
         attempt.trigger.code(),
         attempt.created_at.millis(),
+        method,
+        headers,
+        body,
     ])
     .or_conflict("attempt id", "attempt id")
     .map(drop)
@@ -80,7 +85,8 @@ pub(crate) fn get(conn: &Connection, app: &AppId, id: &str) -> Result<Option<Att
 }
 
 pub(crate) fn expunge_content(conn: &Connection, app: &AppId, id: &str) -> Result<()> {
-    let mut stmt =
-        conn.prepare_cached("UPDATE attempt SET response = '' WHERE id = ?1 AND app_id = ?2").db()?;
+    let mut stmt = conn
+        .prepare_cached("UPDATE attempt SET response = '', request_body = NULL WHERE id = ?1 AND app_id = ?2")
+        .db()?;
     changed(stmt.execute([id, app.as_str()]).db()?)
 }

@@ -54,7 +54,8 @@ macro_rules! delivery_columns {
 macro_rules! attempt_columns {
     ($p:literal) => {
         $crate::rows::columns!($p: "id", "msg_id", "endpoint_id", "app_id", "url", "status",
-            "response_status_code", "response", "duration_ms", "trigger_type", "created_at")
+            "response_status_code", "response", "duration_ms", "trigger_type", "created_at",
+            "request_method", "request_headers", "request_body")
     };
 }
 pub(crate) use {
@@ -163,6 +164,11 @@ pub(crate) fn attempt(row: &Row<'_>) -> Result<Attempt> {
         duration_ms: col(row, 8)?,
         trigger: Trigger::from_code(col(row, 9)?),
         created_at: Timestamp(col(row, 10)?),
+        request: codec::decode_sent_request(
+            col(row, 11)?,
+            col::<Option<String>>(row, 12)?.as_deref(),
+            col(row, 13)?,
+        )?,
     })
 }
 

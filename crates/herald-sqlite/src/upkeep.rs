@@ -1,6 +1,6 @@
 //! Housekeeping: the retention purge, in bounded batches, and the queue figures
 //! metrics sample. Each purge statement picks its rows through an index of
-//! `migrations/005_retention.sql` (`ORDER BY … LIMIT` in a subquery), so one call
+//! `migrations/005_retention.sql` (attempts: `007`) (`ORDER BY … LIMIT` in a subquery), so one call
 //! costs `limit` rows of work whatever the size of the tables. The purge runs as one
 //! writer command: a batch of other writes waits for it, which the caller's `limit`
 //! keeps short.
@@ -23,8 +23,9 @@ const OLD_PAYLOADS: &str = "UPDATE message SET payload = NULL WHERE id IN (
     WHERE m.payload IS NOT NULL AND m.expires_at IS NULL AND m.created_at < ?1
       AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id AND d.status = 1)
     LIMIT ?2)";
-const OLD_RESPONSES: &str = "UPDATE attempt SET response = '' WHERE id IN (
-    SELECT id FROM attempt WHERE response <> '' AND created_at < ?1 ORDER BY created_at LIMIT ?2)";
+const OLD_RESPONSES: &str = "UPDATE attempt SET response = '', request_body = NULL WHERE id IN (
+    SELECT id FROM attempt WHERE (response <> '' OR request_body IS NOT NULL) AND created_at < ?1
+    ORDER BY created_at LIMIT ?2)";
 const EXPIRED_KEYS: &str = "DELETE FROM idempotency WHERE key IN (
     SELECT key FROM idempotency WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)";
 const EXPIRED_TOKENS: &str = "DELETE FROM app_token WHERE hash IN (

@@ -9,7 +9,9 @@
 //!
 //! Every decoder reports malformed text as [`StoreError::Corrupt`].
 
-use herald_core::{DedupClaim, InboundOrigin, SourceId, Timestamp, TransformKind, Transformation};
+use herald_core::{
+    DedupClaim, InboundOrigin, SentRequest, SourceId, Timestamp, TransformKind, Transformation,
+};
 use herald_inbound::{CustomResponse, Locator, VerifierConfig};
 use serde_json::{Value, json};
 
@@ -74,6 +76,27 @@ pub fn encode_headers(headers: &[(String, String)]) -> String {
 pub fn decode_headers(text: &str) -> Result<Vec<(String, String)>> {
     let value: Value = serde_json::from_str(text).map_err(corrupt("header list"))?;
     headers_of(&value)
+}
+
+/// An attempt's request as the three columns that hold it: method, headers
+/// ([`encode_headers`]) and body (`None` when it was the payload); all `None` when
+/// the attempt sent nothing.
+pub fn encode_sent_request(request: Option<&SentRequest>) -> (Option<&str>, Option<String>, Option<&str>) {
+    match request {
+        None => (None, None, None),
+        Some(r) => (Some(r.method.as_str()), Some(encode_headers(&r.headers)), r.body.as_deref()),
+    }
+}
+
+/// The inverse of [`encode_sent_request`]: no method means no request.
+pub fn decode_sent_request(
+    method: Option<String>,
+    headers: Option<&str>,
+    body: Option<String>,
+) -> Result<Option<SentRequest>> {
+    let Some(method) = method else { return Ok(None) };
+    let headers = headers.map(decode_headers).transpose()?.unwrap_or_default();
+    Ok(Some(SentRequest { method, headers, body }))
 }
 
 /// An inbound message's origin as `{"source": "src_…", "path": "/in/…",

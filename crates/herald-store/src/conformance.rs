@@ -79,6 +79,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     reads::endpoint_stats_by_creation_window,
     reads::attempts_paging_and_filters,
     reads::attempt_get_and_expunge,
+    reads::attempt_requests_round_trip,
     insights::activity_counts_messages_and_attempts_per_bucket,
     insights::attempt_durations_newest_first_since,
     insights::delivery_totals_count_every_application,
@@ -93,6 +94,7 @@ const TESTS: &[(&str, TestFn)] = tests![
     keys::idempotency_claims_let_one_request_run,
     keys::app_tokens_expire,
     upkeep::purge_removes_what_expired_in_bounded_batches,
+    upkeep::purge_empties_rewritten_request_bodies,
     upkeep::queue_stats_count_due_scheduled_leased_and_disabled,
     apps::delete_app_cascades,
     endpoints::delete_endpoint_cascades,
@@ -186,12 +188,30 @@ fn attempt(msg: &MessageId, ep: &Endpoint, status: DeliveryStatus, code: u16, at
         endpoint_id: ep.id.clone(),
         app_id: ep.app_id.clone(),
         url: ep.url.clone(),
+        request: None,
         status,
         response_status_code: code,
         response: format!("response {code}"),
         duration_ms: 12,
         trigger: Trigger::Scheduled,
         created_at: ts(at),
+    }
+}
+
+/// A request as an attempt records it: repeated and redacted headers, non-ASCII text,
+/// and `body` (set when a transformation rewrote the payload).
+fn sent_request(body: Option<&str>) -> herald_core::SentRequest {
+    let headers = [
+        ("webhook-id", "msg_1"),
+        ("x-repeated", "1"),
+        ("x-repeated", "2"),
+        ("authorization", herald_core::REDACTED),
+        ("x-note", "naïve \"quoted\""),
+    ];
+    herald_core::SentRequest {
+        method: "PUT".into(),
+        headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+        body: body.map(str::to_owned),
     }
 }
 

@@ -49,6 +49,28 @@ pub struct MessageAttemptOut {
     pub trigger_type: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<MessageOut>,
+    /// Herald's addition: the request this attempt sent. Absent when nothing was
+    /// sent (a disabled endpoint, an expunged payload) and on attempts recorded
+    /// before Herald kept requests. Svix's SDKs ignore it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<AttemptRequestOut>,
+}
+
+/// What an attempt sent: for an email endpoint the method is `SMTP` and the headers
+/// are the mail's.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRequestOut {
+    pub method: String,
+    /// `[name, value]` pairs in the order sent; credentials (`Authorization`,
+    /// cookies, tokens, API keys) read `••••`.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub headers: Vec<(String, String)>,
+    /// The body sent, when a transformation made it differ from the message
+    /// payload (capped at 8 KiB); absent when it was the payload, or with
+    /// `with_content=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 impl MessageAttemptOut {
@@ -66,6 +88,11 @@ impl MessageAttemptOut {
             timestamp: time(a.created_at),
             trigger_type: a.trigger.code(),
             msg: None,
+            request: a.request.map(|r| AttemptRequestOut {
+                method: r.method,
+                headers: r.headers,
+                body: r.body.filter(|_| with_content),
+            }),
         }
     }
 }

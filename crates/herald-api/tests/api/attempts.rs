@@ -15,6 +15,7 @@ async fn record_failure(api: &Api, app: &str, msg: &str, ep: &str) -> String {
         endpoint_id: EndpointId::parse(ep).expect("ep id"),
         app_id: AppId::parse(app).expect("app id"),
         url: "https://example.com".to_owned(),
+        request: None,
         status: DeliveryStatus::Failed,
         response_status_code: 500,
         response: "boom".to_owned(),

@@ -238,6 +238,23 @@ pub(crate) struct AttemptView {
     pub duration: String,
     pub trigger: &'static str,
     pub response: String,
+    pub request: Option<RequestView>,
+}
+
+/// What an attempt sent (credentials already redacted by the engine).
+pub(crate) struct RequestView {
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    /// Only when a transformation made the body differ from the payload.
+    pub body: Option<String>,
+}
+
+impl RequestView {
+    fn of(r: herald_core::SentRequest) -> Self {
+        let body =
+            r.body.map(|b| if b.is_empty() { "(empty body)".to_owned() } else { view::pretty(b.as_bytes()) });
+        Self { method: r.method, headers: r.headers, body }
+    }
 }
 
 #[derive(Template)]
@@ -312,6 +329,7 @@ pub(crate) async fn detail(ctx: Ctx, Path(p): Path<MsgPath>, Query(d): Query<Don
             } else {
                 view::pretty(a.response.as_bytes())
             },
+            request: a.request.map(RequestView::of),
         })
         .collect();
     let payload = msg.payload.as_ref().map_or("(expunged)".to_owned(), |p| view::pretty(p));

@@ -38,7 +38,7 @@ pub(super) async fn after_attempt(
         will_retry: update.status == DeliveryStatus::Pending,
     };
     if let Some(kind) = attempt_event(facts, ctx.cfg.retry.max_attempts()) {
-        ctx.emit(OperationalEvent::Attempt { kind, message: d.message.clone(), attempt });
+        ctx.emit(OperationalEvent::Attempt { kind, message: d.message.clone(), attempt: Box::new(attempt) });
     }
 }
 

@@ -51,7 +51,7 @@ pub(super) fn original_request(
             seen.push(name);
         }
     }
-    OutboundRequest { url, headers, body, timeout: None }
+    OutboundRequest { method: http::Method::POST, url, headers, body, timeout: None }
 }
 
 /// The `Content-Type` of a message sent with Herald's signature: the provider's for

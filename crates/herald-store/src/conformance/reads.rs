@@ -169,3 +169,38 @@ pub(super) async fn attempt_get_and_expunge(store: Shared) {
         store.delete_app(id).await.expect("delete_app");
     }
 }
+
+pub(super) async fn attempt_requests_round_trip(store: Shared) {
+    let app = new_app(&store).await;
+    let ep = new_endpoint(&store, &app.id).await;
+    let msg = message(&app.id, T + 1);
+    send(&store, &msg, &[&ep]).await;
+    let rewritten = Attempt {
+        request: Some(sent_request(Some("text=hi"))),
+        ..attempt(&msg.id, &ep, DeliveryStatus::Failed, 500, T + 10)
+    };
+    let as_payload = Attempt {
+        request: Some(sent_request(None)),
+        ..attempt(&msg.id, &ep, DeliveryStatus::Failed, 500, T + 20)
+    };
+    let not_sent = attempt(&msg.id, &ep, DeliveryStatus::Failed, 0, T + 30);
+    for a in [&rewritten, &as_payload, &not_sent] {
+        record(&store, a, DeliveryStatus::Pending, Some(T + 100)).await;
+        let found = store.get_attempt(&app.id, a.id.as_str()).await.expect("get_attempt");
+        assert_eq!(found.as_ref(), Some(a), "get_attempt returns the request as recorded");
+    }
+    let by_msg = AttemptFilter { msg: Some(msg.id.clone()), ..Default::default() };
+    let page = PageQuery::first(10, Order::Descending);
+    let mut listed = store.list_attempts(&app.id, &by_msg, &page).await.expect("list_attempts").items;
+    let mut expected = vec![not_sent, as_payload, rewritten.clone()];
+    for attempts in [&mut listed, &mut expected] {
+        attempts.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    }
+    assert_eq!(listed, expected, "list_attempts carries requests too");
+
+    store.expunge_attempt_content(&app.id, rewritten.id.as_str()).await.expect("expunge_attempt_content");
+    let found = store.get_attempt(&app.id, rewritten.id.as_str()).await.expect("get_attempt");
+    let expunged = Attempt { response: String::new(), request: Some(sent_request(None)), ..rewritten };
+    assert_eq!(found, Some(expunged), "expunging drops the request body, keeps method and headers");
+    store.delete_app(&app.id).await.expect("delete_app");
+}

@@ -120,3 +120,29 @@ pub(super) async fn queue_stats_count_due_scheduled_leased_and_disabled(store: S
     store.delete_app(&app.id).await.expect("delete_app");
     assert_eq!(store.queue_stats(ts(NOW)).await.expect("queue_stats"), before, "all gone with the app");
 }
+
+pub(super) async fn purge_empties_rewritten_request_bodies(store: Shared) {
+    const BASE: i64 = 2_000_000;
+    let app = new_app(&store).await;
+    let ep = new_endpoint(&store, &app.id).await;
+    let msg = message(&app.id, BASE);
+    send(&store, &msg, &[&ep]).await;
+    // An empty response (a 204): only the request body is left for retention.
+    let old = Attempt {
+        response: String::new(),
+        request: Some(sent_request(Some("text=hi"))),
+        ..attempt(&msg.id, &ep, DeliveryStatus::Success, 204, BASE + 1)
+    };
+    let new = Attempt {
+        request: Some(sent_request(Some("text=new"))),
+        ..attempt(&msg.id, &ep, DeliveryStatus::Success, 200, BASE + 60)
+    };
+    record(&store, &old, DeliveryStatus::Pending, Some(FAR)).await;
+    record(&store, &new, DeliveryStatus::Success, None).await;
+    purge_all(&store, PurgeRequest { now: ts(BASE + 100), older_than: ts(BASE + 50), limit: 10 }).await;
+    let get = async |a: &Attempt| store.get_attempt(&app.id, a.id.as_str()).await.expect("get_attempt");
+    let emptied = Attempt { request: Some(sent_request(None)), ..old.clone() };
+    assert_eq!(get(&old).await, Some(emptied), "an old request body goes, its headers stay");
+    assert_eq!(get(&new).await, Some(new.clone()), "a newer request body is kept");
+    store.delete_app(&app.id).await.expect("delete_app");
+}
