@@ -19,7 +19,7 @@
 
 mod helpers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use minijinja::value::{Serde, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
@@ -35,6 +35,8 @@ const FIELDS: &[&str] = &["vars", "method", "url", "headers", "body", "json", "s
 #[derive(Debug)]
 pub(crate) struct Program {
     env: Environment<'static>,
+    /// Fields that are plain text, by template name.
+    literals: HashMap<String, String>,
     fuel: u64,
     vars: Vec<String>,
     headers: Vec<String>,
@@ -83,7 +85,7 @@ impl Program {
             return Err(TransformError::invalid("give either \"body\" (text) or \"json\", not both"));
         }
         let fuel = Limits::default().template_fuel();
-        let mut builder = Builder { env: environment(fuel) };
+        let mut builder = Builder { env: environment(fuel), literals: HashMap::new() };
         let mut has = Has::default();
         for (field, flag) in [
             ("method", &mut has.method),
@@ -100,7 +102,7 @@ impl Program {
         let vars = builder.add_map("vars", spec.get("vars"))?;
         let headers = builder.add_map("headers", spec.get("headers"))?;
         let json = spec.get("json").map(|v| builder.add_json("json", v)).transpose()?;
-        Ok(Program { env: builder.env, fuel, vars, headers, has, json })
+        Ok(Program { env: builder.env, literals: builder.literals, fuel, vars, headers, has, json })
     }
 
     pub(crate) fn run(&self, input: &Input, limits: &Limits) -> Result<Outcome, TransformError> {
@@ -114,7 +116,7 @@ impl Program {
             adjusted = env;
             &adjusted
         };
-        let run = Run { env, limits, fuel };
+        let run = Run { env, literals: &self.literals, limits, fuel };
         let mut context = context(input);
         if !self.vars.is_empty() {
             let base = Value::from(context.clone());
@@ -216,10 +218,16 @@ fn truthy(field: &str, rendered: &str) -> Result<bool, TransformError> {
 /// Adds the code's templates to the environment, each under the name of its field.
 struct Builder {
     env: Environment<'static>,
+    /// Fields with no template syntax: their text is their output, no render needed.
+    literals: HashMap<String, String>,
 }
 
 impl Builder {
     fn add(&mut self, name: &str, source: &str) -> Result<(), TransformError> {
+        if is_literal(source) {
+            self.literals.insert(name.to_owned(), source.to_owned());
+            return Ok(());
+        }
         self.env.add_template_owned(name.to_owned(), source.to_owned()).map_err(|e| compile_error(name, &e))
     }
 
@@ -244,6 +252,7 @@ impl Builder {
                 Some(expr) if self.add(path, &format!("{{{{ ({expr}) | tojson }}}}")).is_ok() => {
                     JsonShape::Typed(path.to_owned())
                 }
+                _ if is_literal(source) => JsonShape::Literal(value.clone()),
                 _ => {
                     self.add(path, source)?;
                     JsonShape::Text(path.to_owned())
@@ -264,6 +273,12 @@ impl Builder {
             other => JsonShape::Literal(other.clone()),
         })
     }
+}
+
+/// Whether a template is plain text: no tags, and no trailing newline (which minijinja
+/// would trim).
+fn is_literal(source: &str) -> bool {
+    !["{{", "{%", "{#"].iter().any(|tag| source.contains(tag)) && !source.ends_with('\n')
 }
 
 /// The expression of a template that is exactly one `{{ expression }}`, if it is one.
@@ -293,12 +308,16 @@ fn describe(e: &minijinja::Error) -> String {
 /// One run: renders templates with the run's fuel and output cap.
 struct Run<'a> {
     env: &'a Environment<'static>,
+    literals: &'a HashMap<String, String>,
     limits: &'a Limits,
     fuel: u64,
 }
 
 impl Run<'_> {
     fn render(&self, name: &str, context: &Value) -> Result<String, TransformError> {
+        if let Some(text) = self.literals.get(name) {
+            return Ok(text.clone());
+        }
         let template = self
             .env
             .get_template(name)
@@ -359,6 +378,16 @@ mod tests {
         assert_eq!(single_expression("x {{ a }}"), None);
         assert_eq!(single_expression("{{ }}"), None);
         assert_eq!(single_expression("{% if a %}{{ a }}{% endif %}"), None);
+    }
+
+    #[test]
+    fn plain_text_needs_no_render() {
+        assert!(is_literal("application/json"));
+        assert!(is_literal("50% off }}"));
+        assert!(!is_literal("{{ url }}"));
+        assert!(!is_literal("{% if a %}x{% endif %}"));
+        assert!(!is_literal("a {# note #}"));
+        assert!(!is_literal("line\n"), "minijinja trims a trailing newline: render it");
     }
 
     #[test]
