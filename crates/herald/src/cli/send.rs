@@ -1,6 +1,6 @@
 //! `herald send`: post one event to an application and say where it goes.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
 use reqwest::Method;
@@ -84,6 +84,9 @@ fn payload(args: &SendArgs) -> anyhow::Result<Value> {
         (Some(data), _) => data.clone(),
         (None, Some(path)) if path.as_os_str() != "-" => std::fs::read_to_string(path)
             .map_err(|e| Usage(format!("cannot read --data-file {}: {e}", path.display())))?,
+        (None, _) if std::io::stdin().is_terminal() => {
+            return Err(Usage("give the payload with --data, --data-file or on stdin".into()).into());
+        }
         (None, _) => {
             let mut text = String::new();
             std::io::stdin()

@@ -4,7 +4,7 @@
 //! not. Exit code 0 valid, 1 invalid, 2 a usage error (a secret that cannot be a
 //! secret of that scheme, an unreadable file, a malformed header line).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -112,6 +112,9 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Usage> {
     let body = match &args.body_file {
         Some(path) if path.as_os_str() != "-" => std::fs::read(path)
             .map_err(|e| Usage(format!("cannot read --body-file {}: {e}", path.display())))?,
+        _ if std::io::stdin().is_terminal() => {
+            return Err(Usage("give the body with --body-file FILE or on stdin".into()));
+        }
         _ => {
             let mut body = Vec::new();
             std::io::stdin().read_to_end(&mut body).map_err(|e| Usage(format!("cannot read stdin: {e}")))?;
