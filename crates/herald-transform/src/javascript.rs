@@ -70,7 +70,10 @@ impl Program {
         options.strict = false;
         options.filename = Some(FILE_NAME.to_owned());
         ctx.eval_with_options::<(), _>(self.source.as_bytes(), options).map_err(|e| error(ctx, e))?;
-        let handler: Value = ctx.globals().get("handler").map_err(|e| error(ctx, e))?;
+        // Read by name, not from `globalThis`: `const handler = …` is a global binding that
+        // is not a property of the global object.
+        let handler: Value =
+            ctx.eval("typeof handler === 'function' ? handler : undefined").map_err(|e| error(ctx, e))?;
         handler.into_function().ok_or_else(|| {
             TransformError::BadOutput(
                 "the code must define `function handler(webhook) { … return webhook; }`".to_owned(),
@@ -122,7 +125,8 @@ fn with_engine<T>(
         };
         engine.runtime.set_memory_limit(limits.memory_bytes);
         engine.interrupted.set(false);
-        engine.deadline.set(Some(Instant::now() + limits.time));
+        // A limit too far ahead to represent means no deadline.
+        engine.deadline.set(Instant::now().checked_add(limits.time));
         let result = Context::custom::<Intrinsics>(&engine.runtime)
             .map_err(|_| TransformError::OutOfMemory { limit: limits.memory_bytes })
             .and_then(|context| context.with(|ctx| f(&ctx)));

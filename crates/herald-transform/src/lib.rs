@@ -87,7 +87,8 @@ pub struct Limits {
     /// ([`Limits::template_fuel`]), which does not depend on the machine's speed or load.
     pub time: Duration,
     /// Memory a JavaScript run may allocate (the engine's baseline included); a template's
-    /// fuel and the cap on its rendered output derive from it.
+    /// fuel and the cap on its rendered output derive from it. (QuickJS reads 0 as "no
+    /// limit": do not configure 0.)
     pub memory_bytes: usize,
 }
 

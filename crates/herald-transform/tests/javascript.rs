@@ -118,6 +118,16 @@ fn a_syntax_error_is_refused_at_save_time_with_its_line() {
 }
 
 #[test]
+fn a_handler_may_be_declared_as_a_const_or_let_arrow_function() {
+    for code in [
+        "const handler = (w) => { w.payload = 1; return w; };",
+        "let handler = function (w) { w.payload = 1; return w; };",
+    ] {
+        assert_eq!(sent(run(code).unwrap()).body, b"1", "{code}");
+    }
+}
+
+#[test]
 fn code_without_a_handler_is_refused() {
     let err = Compiled::new(Kind::Javascript, "function transform(w) { return w; }").unwrap_err();
     assert!(matches!(err, TransformError::Invalid { .. }), "{err:?}");
