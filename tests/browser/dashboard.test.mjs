@@ -243,3 +243,38 @@ test("operator: a source's ingest URL, what it received and what it refused", as
   await page.waitForSelector("h1 >> text=pull_request.opened");
   await context.close();
 });
+
+test("operator: a transformation's dry run shows the request, and saving it changes what is sent", async () => {
+  const hooks = await receiver();
+  const ep = await h.api("POST", `/api/v1/app/${acme.id}/endpoint`, { url: hooks.url, description: "Transformed" });
+  const { context, page } = await signedIn();
+  await page.goto(`${h.base}/apps/${acme.id}/endpoints/${ep.id}`);
+  await page.selectOption("#t-kind", "template");
+  await page.fill("#t-code", '{"method": "PUT", "url": "{{ url }}/tx", "json": {"text": "{{ event_type }} {{ payload.order }}"}}');
+  await page.fill("#t-event", "order.paid");
+  await page.fill("#t-payload", '{"order": "ord_9"}');
+  await page.click("#dry-run-button");
+  await page.waitForSelector("#dry-run .badge.ok");
+  const shown = await page.textContent("#dry-run");
+  assert.match(shown, new RegExp(`PUT ${hooks.url}/tx`));
+  assert.match(shown, /webhook-signature: v1,/);
+  assert.match(shown, /"text":"order.paid ord_9"/);
+  assert.equal(hooks.requests.length, 0, "a dry run sends nothing");
+
+  // A template that does not compile: the engine's message, nothing saved.
+  await page.fill("#t-code", '{"url": "{{ url "}');
+  await page.click("#dry-run-button");
+  await page.waitForSelector("#dry-run .badge.bad");
+
+  await page.fill("#t-code", '{"method": "PUT", "url": "{{ url }}/tx", "json": {"text": "{{ event_type }} {{ payload.order }}"}}');
+  await page.click("text=Save transformation");
+  await page.waitForSelector("text=Changes saved.");
+  assert.match(await page.inputValue("#t-code"), /"PUT"/);
+  await h.api("POST", `/api/v1/app/${acme.id}/msg`, { eventType: "order.paid", payload: { order: "ord_10", amount: 1 } });
+  for (let i = 0; i < 100 && hooks.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(hooks.requests.length, 1);
+  assert.ok(hooks.requests[0].url.endsWith("/hooks/tx"), hooks.requests[0].url);
+  assert.deepEqual(JSON.parse(hooks.requests[0].body), { text: "order.paid ord_10" });
+  hooks.close();
+  await context.close();
+});

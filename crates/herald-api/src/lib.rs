@@ -99,6 +99,9 @@ impl fmt::Debug for ApiConfig {
     }
 }
 
+/// Transformation dry runs running at once, at most; more wait their turn.
+const DRY_RUNS_AT_ONCE: usize = 2;
+
 /// What every handler can reach: the store, the hand-off to the delivery workers,
 /// the configuration and the operational-webhook sender. Cheap to clone (a few
 /// reference-counted pointers).
@@ -108,6 +111,8 @@ pub struct AppState {
     pub dispatch: DispatchHandle,
     pub config: Arc<ApiConfig>,
     routing: Arc<routing_cache::RoutingCache>,
+    /// Runs the transformation dry runs (`…/transformation/simulate`), a few at once.
+    shaper: Arc<herald_delivery::transform::Shaper>,
     /// Where `endpoint.created`, `.updated` and `.deleted` go; `None` sends none.
     operational: Option<Operational>,
     /// Cancelled when the server shuts down: ends the open event streams, which would
@@ -119,7 +124,11 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, dispatch: DispatchHandle, config: ApiConfig) -> Self {
         let routing = Arc::new(routing_cache::RoutingCache::new(config.routing_cache_ttl));
         let shutdown = tokio_util::sync::CancellationToken::new();
-        Self { store, dispatch, config: Arc::new(config), routing, operational: None, shutdown }
+        let shaper = Arc::new(herald_delivery::transform::Shaper::new(
+            herald_transform::Limits::default(),
+            DRY_RUNS_AT_ONCE,
+        ));
+        Self { store, dispatch, config: Arc::new(config), routing, shaper, operational: None, shutdown }
     }
 
     /// Ends long-lived responses (event streams) when `shutdown` is cancelled.

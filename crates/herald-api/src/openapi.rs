@@ -29,6 +29,8 @@ use crate::v1::{
         endpoint::secret::get_secret, endpoint::secret::rotate_secret,
         endpoint::headers::get_headers, endpoint::headers::put_headers, endpoint::headers::patch_headers,
         endpoint::ops::stats, endpoint::ops::send_example, endpoint::ops::recover,
+        endpoint::transform::get_transformation, endpoint::transform::patch_transformation,
+        endpoint::transform::simulate, endpoint::transform::list_presets, endpoint::transform::apply_preset,
         message::create::create, message::list, message::get_one, message::expunge_content,
         attempt::list_by_endpoint, attempt::list_by_msg, attempt::get_one, attempt::expunge_content,
         delivery::list_destinations, delivery::list_endpoint_messages, delivery::resend,

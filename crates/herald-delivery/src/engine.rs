@@ -28,9 +28,10 @@ use crate::client::HttpClient;
 use crate::dispatch::{Dispatch, DispatchHandle};
 use crate::lanes::{Job, Lanes};
 use crate::operational::Operational;
-use crate::pipeline::{Observed, PrepareError, RetryInput, prepare, record, settle};
+use crate::pipeline::{Observed, PrepareError, RetryInput, prepare_shaped, record, settle};
 use crate::smtp;
 use crate::telemetry;
+use crate::transform::{Shaped, Shaper};
 
 /// How long a lane that has nothing to do is kept (with what it learnt about its
 /// endpoint: a reduced limit, a timeout streak, a rate limiter's last slot).
@@ -61,6 +62,10 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// The application whose endpoints receive operational webhooks; `None` sends none.
     pub operational_app: Option<AppId>,
+    /// Time and memory limits of one transformation run.
+    pub transform_limits: herald_transform::Limits,
+    /// Transformations running at once, at most (each on a blocking thread).
+    pub transforms_at_once: usize,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +81,8 @@ impl Default for EngineConfig {
             claim_batch: 500,
             shutdown_grace: Duration::from_secs(10),
             operational_app: None,
+            transform_limits: herald_transform::Limits::default(),
+            transforms_at_once: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -96,6 +103,8 @@ struct Ctx {
     tasks: TaskTracker,
     wake: Arc<Notify>,
     lanes: Lanes,
+    /// Endpoints' compiled filters and transformations.
+    shaper: Shaper,
     operational: Option<Operational>,
     /// The earliest retry this process scheduled and has not yet claimed.
     next_hint: Mutex<Option<Timestamp>>,
@@ -119,6 +128,7 @@ impl Engine {
             client,
             permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
             lanes: Lanes::new(cfg.endpoint_concurrency),
+            shaper: Shaper::new(cfg.transform_limits, cfg.transforms_at_once),
             cfg,
             handle: handle.clone(),
             tasks: TaskTracker::new(),
@@ -243,7 +253,7 @@ async fn run_job(ctx: &Arc<Ctx>, job: Job) {
 async fn deliver(ctx: &Arc<Ctx>, job: Job) {
     let Job { d, start, disabled, .. } = job;
     let started = Timestamp::now();
-    let prepared = if disabled { Err(PrepareError::Disabled) } else { prepare(&d, started) };
+    let Some(prepared) = shape(ctx, &d, start, disabled, started).await else { return };
     let (outcome, sent) = match prepared {
         Ok(request) => {
             let request = smtp::with_defaults(request, &d.message);
@@ -273,6 +283,42 @@ async fn deliver(ctx: &Arc<Ctx>, job: Job) {
         ctx.hint(at);
     }
     aftercare::after_attempt(ctx, &d, attempt, &update, seen, verdict.health, ended).await;
+}
+
+/// Applies the endpoint's filter and transformation and prepares the request; `None`
+/// when the message is not to be sent (filtered or skipped), which is then recorded
+/// as such, with no attempt. A transformation that fails makes the attempt fail
+/// with its error, retried like any failure: the code may be fixed meanwhile, and a
+/// retry uses the endpoint as it is then.
+async fn shape(
+    ctx: &Arc<Ctx>,
+    d: &Dispatch,
+    start: Instant,
+    disabled: bool,
+    now: Timestamp,
+) -> Option<Result<crate::client::OutboundRequest, PrepareError>> {
+    if disabled {
+        return Some(Err(PrepareError::Disabled));
+    }
+    match ctx.shaper.shape(&d.endpoint, &d.message).await {
+        Shaped::Plain => Some(prepare_shaped(d, None, now)),
+        Shaped::Transformed(request) => Some(prepare_shaped(d, Some(request), now)),
+        Shaped::Failed(error) => Some(Err(PrepareError::Transform(error))),
+        Shaped::Filtered(reason) => {
+            // Nothing was tried: the lane frees its slot and learns nothing.
+            let seen = Observed { result: None, timed_out: false, answered: false, took: Duration::ZERO };
+            ctx.lanes.complete(start, &d.endpoint.id, &seen, &ctx.cfg.health, Timestamp::now());
+            match ctx.store.record_filtered(&d.message.id, &d.endpoint.id, Timestamp::now()).await {
+                Ok(()) => {
+                    tracing::debug!(msg = %d.message.id, endpoint = %d.endpoint.id, %reason, "filtered")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, msg = %d.message.id, endpoint = %d.endpoint.id, "could not record a filtered delivery")
+                }
+            }
+            None
+        }
+    }
 }
 
 impl Ctx {

@@ -23,6 +23,7 @@ pub mod operational;
 pub mod pipeline;
 pub mod smtp;
 pub mod telemetry;
+pub mod transform;
 
 #[cfg(test)]
 mod fixtures;

@@ -28,24 +28,69 @@ pub enum PrepareError {
     BadUrl(String),
     #[error("the endpoint is disabled")]
     Disabled,
+    /// The endpoint's filter or transformation failed; the text says how.
+    #[error("{0}")]
+    Transform(String),
 }
 
 /// Builds the signed request for one delivery at `now` (or, for an inbound message
 /// to an endpoint that asked for them, the provider's original headers: see
 /// [`inbound`]).
 pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareError> {
+    prepare_shaped(d, None, now)
+}
+
+/// Like [`prepare`], with the request an endpoint's transformation made
+/// ([`crate::transform`]) in place of the message: its method, URL, headers and
+/// body are sent as they are, and Herald adds its own headers on top —
+/// `webhook-id`, `webhook-timestamp`, a `webhook-signature` computed over the body
+/// actually sent, and its user agent — which the transformation cannot remove or
+/// replace (a destination that does not verify them ignores them). A transformed
+/// inbound message is signed by Herald too: the provider's signature would not
+/// match the new body. The URL is checked by the client like any other.
+pub fn prepare_shaped(
+    d: &Dispatch,
+    shaped: Option<herald_transform::Request>,
+    now: Timestamp,
+) -> Result<OutboundRequest, PrepareError> {
     if d.endpoint.disabled {
         return Err(PrepareError::Disabled);
     }
+    let Some(req) = shaped else { return prepare_plain(d, now) };
+    let url = url::Url::parse(&req.url).map_err(|e| PrepareError::BadUrl(format!("{e}: {}", req.url)))?;
+    let method = http::Method::from_bytes(req.method.as_bytes())
+        .map_err(|_| PrepareError::Transform(format!("`{}` is not an HTTP method", req.method)))?;
+    let body = Bytes::from(req.body);
+    let mut headers = HeaderMap::with_capacity(6 + req.headers.len());
+    for (name, value) in &req.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str()))
+            && !FRAMING.contains(&n)
+        {
+            headers.append(n, v);
+        }
+    }
+    if !body.is_empty() && !headers.contains_key(http::header::CONTENT_TYPE) {
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    sign(&mut headers, d, &body, now);
+    Ok(OutboundRequest { method, url, headers, body, timeout: None })
+}
+
+/// Headers the client sets from the request itself; a transformation's are dropped.
+const FRAMING: [HeaderName; 4] = [
+    http::header::HOST,
+    http::header::CONTENT_LENGTH,
+    http::header::TRANSFER_ENCODING,
+    http::header::CONNECTION,
+];
+
+/// The message's payload as a JSON POST to the endpoint URL.
+fn prepare_plain(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareError> {
     let body: Bytes = d.message.payload.clone().ok_or(PrepareError::NoPayload)?;
     let url = url::Url::parse(&d.endpoint.url).map_err(|e| PrepareError::BadUrl(e.to_string()))?;
     if let Some(origin) = inbound::passthrough(d) {
         return Ok(inbound::original_request(d, origin, url, body));
     }
-    let msg_id = d.message.id.as_str();
-    let ts = now.seconds();
-    let signature = signing::sign_all(d.endpoint.secrets.signing_keys(now), msg_id, ts, &body);
-
     let mut headers = HeaderMap::with_capacity(6 + d.endpoint.headers.len());
     // Custom headers first, so the protocol headers below always win.
     for (name, value) in &d.endpoint.headers {
@@ -54,11 +99,19 @@ pub fn prepare(d: &Dispatch, now: Timestamp) -> Result<OutboundRequest, PrepareE
         }
     }
     headers.insert(http::header::CONTENT_TYPE, inbound::content_type(d));
-    headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-    insert(&mut headers, "webhook-id", msg_id);
-    insert(&mut headers, "webhook-timestamp", &ts.to_string());
-    insert(&mut headers, "webhook-signature", &signature);
+    sign(&mut headers, d, &body, now);
     Ok(OutboundRequest { method: http::Method::POST, url, headers, body, timeout: None })
+}
+
+/// Adds Herald's user agent and Standard Webhooks headers, signed over `body`.
+fn sign(headers: &mut HeaderMap, d: &Dispatch, body: &[u8], now: Timestamp) {
+    let msg_id = d.message.id.as_str();
+    let ts = now.seconds();
+    let signature = signing::sign_all(d.endpoint.secrets.signing_keys(now), msg_id, ts, body);
+    headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    insert(headers, "webhook-id", msg_id);
+    insert(headers, "webhook-timestamp", &ts.to_string());
+    insert(headers, "webhook-signature", &signature);
 }
 
 fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {

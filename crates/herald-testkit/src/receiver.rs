@@ -13,7 +13,10 @@ use tokio_util::sync::CancellationToken;
 /// One request the receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
+    pub method: http::Method,
     pub path: String,
+    /// The query string, without `?`, when there was one.
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
     pub at: Instant,
@@ -151,6 +154,7 @@ impl TestReceiver {
 
 async fn record(
     State(shared): State<Arc<Shared>>,
+    method: http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -162,7 +166,8 @@ async fn record(
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    lock(&shared.received).push(Received { path: uri.path().to_owned(), headers, body, at: Instant::now() });
+    let (path, query) = (uri.path().to_owned(), uri.query().map(str::to_owned));
+    lock(&shared.received).push(Received { method, path, query, headers, body, at: Instant::now() });
     shared.arrived.notify_waiters();
     let mut response = axum::response::Response::new(axum::body::Body::from("ok"));
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);

@@ -1,4 +1,5 @@
-//! One endpoint: its settings (URL, event types, channels, headers, rate limit),
+//! One endpoint: its settings (URL, event types, channels, headers, rate limit,
+//! payload filter), its transformation (see `transform`),
 //! enabling and disabling, its signing secret (revealed on request, rotated), a test
 //! event, recovering failed messages, its delivery counts and its latest attempts
 //! (refreshed live). Every change is a call to the API (see `crate::api`).
@@ -21,8 +22,8 @@ use crate::{api, view};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct EpPath {
-    app: String,
-    ep: String,
+    pub(super) app: String,
+    pub(super) ep: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,10 +65,17 @@ struct EndpointPage {
     test_types: Vec<String>,
     recover_since: String,
     portal: bool,
+    /// The payload filter as editable JSON; empty when it has none.
+    filter: String,
+    /// The transformation editor: kind, code, enabled.
+    t_kind: &'static str,
+    t_code: String,
+    t_enabled: bool,
+    presets: Vec<super::transform::PresetChoice>,
 }
 
 /// Loads the application and endpoint named in the path, as this caller may see them.
-async fn load(ctx: &Ctx, p: &EpPath) -> Result<(Application, Endpoint), Response> {
+pub(super) async fn load(ctx: &Ctx, p: &EpPath) -> Result<(Application, Endpoint), Response> {
     let app = ctx.app(&p.app).await?;
     match ctx.state.store.get_endpoint(&app.id, &p.ep).await {
         Ok(Some(ep)) => Ok((app, ep)),
@@ -105,6 +113,7 @@ async fn render(
         None => event_types.iter().map(|c| c.name.clone()).collect(),
     };
     let (health_class, health) = view::health(&ep, now);
+    let presets = super::transform::presets(ctx).await;
     let mut l = ctx.layout("Endpoint", "apps").with_notice(done);
     l.error = error;
     let status = if error_status(&l) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -123,11 +132,17 @@ async fn render(
             ("delivered", stats.success, "ok"),
             ("pending", stats.pending + stats.sending, "wait"),
             ("failed", stats.failed, "bad"),
+            ("filtered", stats.filtered, "off"),
         ],
         attempts,
         test_types,
         recover_since: view::local_value(now.minus(std::time::Duration::from_secs(86_400))),
         portal: ctx.is_portal(),
+        filter: ep.filter.as_ref().and_then(|f| serde_json::to_string_pretty(f).ok()).unwrap_or_default(),
+        t_kind: ep.transformation.as_ref().map_or("template", |t| t.kind.as_str()),
+        t_code: ep.transformation.as_ref().map(|t| t.code.clone()).unwrap_or_default(),
+        t_enabled: ep.transformation.as_ref().is_none_or(|t| t.enabled),
+        presets,
         app,
         ep,
     };
@@ -191,12 +206,22 @@ pub(crate) async fn update(ctx: Ctx, Path(p): Path<EpPath>, form: FormData) -> R
         Ok(h) => h,
         Err(e) => return render(&ctx, app, ep, None, false, Some(e)).await,
     };
+    let filter: Value = match form.get("filter") {
+        "" => Value::Null,
+        text => match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                return render(&ctx, app, ep, None, false, Some(format!("filter: not JSON ({e})"))).await;
+            }
+        },
+    };
     let patch = json!({
         "url": form.get("url"),
         "description": form.get("description"),
         "filterTypes": event_types(&form),
         "channels": if channels.is_empty() { Value::Null } else { json!(channels) },
         "rateLimit": rate,
+        "filter": filter,
     });
     let path = format!("/api/v1/app/{}/endpoint/{}", app.id, ep.id);
     let result = match api::call(&ctx.state, &ctx.bearer, Method::PATCH, &path, Some(patch)).await {
@@ -288,7 +313,7 @@ pub(crate) async fn delete(ctx: Ctx, Path(p): Path<EpPath>) -> Response {
 }
 
 /// After a change: back to the endpoint page with a notice, or the page with the error.
-async fn after(
+pub(super) async fn after(
     ctx: &Ctx,
     app: Application,
     ep: Endpoint,

@@ -13,6 +13,7 @@ pub(crate) mod messages;
 pub(crate) mod overview;
 pub(crate) mod portal;
 pub(crate) mod sources;
+pub(crate) mod transform;
 
 use askama::Template;
 use axum::Router;
@@ -56,6 +57,9 @@ fn scoped(router: Router<DashState>, base: &str) -> Router<DashState> {
         .route(&format!("{ep}/test"), post(endpoint::send_test))
         .route(&format!("{ep}/recover"), post(endpoint::recover))
         .route(&format!("{ep}/delete"), post(endpoint::delete))
+        .route(&format!("{ep}/transformation"), post(transform::save))
+        .route(&format!("{ep}/transformation/dry-run"), post(transform::dry_run))
+        .route(&format!("{ep}/transformation/preset"), post(transform::apply_preset))
         .route(&format!("{base}/messages"), get(messages::app_log))
         .route(&msg, get(messages::detail))
         .route(&format!("{msg}/resend/{{ep}}"), post(messages::resend))

@@ -47,3 +47,4 @@ mod retries;
 mod rotation;
 mod secrets;
 mod send;
+mod transform;

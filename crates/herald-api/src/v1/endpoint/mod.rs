@@ -1,11 +1,13 @@
 //! Endpoints (`/api/v1/app/{app_id}/endpoint`): the URLs of an application that
 //! receive its messages. CRUD lives here; the secret, the custom headers and the
-//! operations (stats, send-example, recover) have their own modules.
+//! operations (stats, send-example, recover) and the transformation have their own
+//! modules.
 
 pub(crate) mod dto;
 pub(crate) mod headers;
 pub(crate) mod ops;
 pub(crate) mod secret;
+pub(crate) mod transform;
 
 use axum::Router;
 use axum::extract::State;
@@ -27,6 +29,7 @@ use crate::pagination::{ListResponse, page_query};
 use headers::{get_headers, patch_headers, put_headers};
 use ops::{recover, send_example, stats};
 use secret::{get_secret, rotate_secret};
+use transform::{apply_preset, get_transformation, list_presets, patch_transformation, simulate};
 
 pub(crate) fn router() -> Router<AppState> {
     const ONE: &str = "/app/{app_id}/endpoint/{endpoint_id}";
@@ -39,6 +42,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(&format!("{ONE}/stats"), get(stats))
         .route(&format!("{ONE}/send-example"), post(send_example))
         .route(&format!("{ONE}/recover"), post(recover))
+        .route(&format!("{ONE}/transformation"), get(get_transformation).patch(patch_transformation))
+        .route(&format!("{ONE}/transformation/simulate"), post(simulate))
+        .route(&format!("{ONE}/transformation/preset"), post(apply_preset))
+        .route("/transformation/presets", get(list_presets))
 }
 
 /// List the application's endpoints.
@@ -221,7 +228,11 @@ async fn created(state: &AppState, ep: Endpoint) -> EndpointOut {
 /// fails its pending deliveries (they are not attempted; `recover` brings them back
 /// after it is enabled again); re-enabling it clears its health record, in the
 /// store and in the returned endpoint.
-async fn updated(state: &AppState, mut ep: Endpoint, was_disabled: bool) -> Result<Endpoint, ApiError> {
+pub(crate) async fn updated(
+    state: &AppState,
+    mut ep: Endpoint,
+    was_disabled: bool,
+) -> Result<Endpoint, ApiError> {
     state.store.update_endpoint(&ep).await?;
     if ep.disabled && !was_disabled {
         state.store.disable_endpoint(&ep.id, None, ep.updated_at).await?;

@@ -21,7 +21,8 @@ pub struct EndpointStats {
     pub pending: u64,
     pub sending: u64,
     pub fail: u64,
-    /// Herald never cancels deliveries; always 0 (the SDKs require the field).
+    /// Deliveries the endpoint's filter or transformation left out (not sent, no
+    /// attempt): what Svix counts as canceled.
     pub canceled: u64,
 }
 
@@ -84,7 +85,7 @@ pub(crate) async fn stats(
         pending: c.pending,
         sending: c.sending,
         fail: c.failed,
-        canceled: 0,
+        canceled: c.filtered,
     }))
 }
 
