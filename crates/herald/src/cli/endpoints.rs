@@ -74,6 +74,9 @@ pub enum EndpointCmd {
         #[command(flatten)]
         window: Window,
     },
+    /// Show the request the endpoint would be sent for a message, after its filter
+    /// and transformation (or the code in --code-file), without sending anything.
+    DryRun(DryRun),
     /// Send the endpoint an example event of a type.
     SendExample {
         #[command(flatten)]
@@ -108,6 +111,52 @@ pub struct Window {
     /// Up to this time (default: now).
     #[arg(long)]
     until: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DryRun {
+    #[command(flatten)]
+    on: On,
+    /// An existing message (id or eventId).
+    #[arg(long, conflicts_with_all = ["event_type", "data"])]
+    msg: Option<String>,
+    /// A sample message's event type.
+    #[arg(long)]
+    event_type: Option<String>,
+    /// A sample message's payload (JSON).
+    #[arg(long)]
+    data: Option<String>,
+    /// Try this transformation code instead of the endpoint's own.
+    #[arg(long)]
+    code_file: Option<std::path::PathBuf>,
+    /// The code's kind, `template` or `javascript` (default: the endpoint's).
+    #[arg(long, requires = "code_file")]
+    kind: Option<String>,
+}
+
+impl DryRun {
+    /// The simulate request: the message or sample, and the code to try.
+    fn body(&self) -> Result<Value, Usage> {
+        let mut body = json!({});
+        if let Some(m) = &self.msg {
+            body["msgId"] = m.clone().into();
+        }
+        if let Some(t) = &self.event_type {
+            body["eventType"] = t.clone().into();
+        }
+        if let Some(d) = &self.data {
+            body["payload"] = json_arg("--data", d)?;
+        }
+        if let Some(path) = &self.code_file {
+            let code = std::fs::read_to_string(path)
+                .map_err(|e| Usage(format!("cannot read --code-file {}: {e}", path.display())))?;
+            body["code"] = code.into();
+        }
+        if let Some(k) = &self.kind {
+            body["kind"] = k.clone().into();
+        }
+        Ok(body)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -219,6 +268,10 @@ pub(crate) async fn run(ctx: &Ctx, cmd: EndpointCmd) -> anyhow::Result<ExitCode>
             let msg = c.call(Method::POST, &on.path("/send-example"), Some(&body)).await?;
             ctx.show(&msg, |m| format!("sent {} ({})", cell(&m["id"]), cell(&m["eventType"])));
         }
+        EndpointCmd::DryRun(args) => {
+            let path = args.on.path("/transformation/simulate");
+            ctx.show(&c.call(Method::POST, &path, Some(&args.body()?)).await?, dry_run);
+        }
         EndpointCmd::Recover { on, window, wait } => return recover(ctx, &on, &window, wait).await,
         EndpointCmd::ResendFailed { on, window } => return resend_failed(ctx, &on, &window).await,
     }
@@ -229,6 +282,20 @@ async fn set_disabled(ctx: &Ctx, on: &On, disabled: bool) -> anyhow::Result<()> 
     let ep = ctx.client.call(Method::PATCH, &on.path(""), Some(&json!({"disabled": disabled}))).await?;
     ctx.show(&ep, |e| format!("{} is {}", cell(&e["id"]), state(e)));
     Ok(())
+}
+
+/// A dry run: the request line, headers and body, or why nothing would be sent.
+fn dry_run(out: &Value) -> String {
+    if out["skip"] == true {
+        return format!("skipped: {}", cell(&out["reason"]));
+    }
+    let mut text = format!("{} {}\n", cell(&out["method"]), cell(&out["url"]));
+    for (name, value) in out["headers"].as_object().into_iter().flatten() {
+        text.push_str(&format!("{name}: {}\n", value.as_str().unwrap_or_default()));
+    }
+    text.push('\n');
+    text.push_str(out["body"].as_str().unwrap_or_default());
+    text
 }
 
 fn state(e: &Value) -> String {

@@ -289,7 +289,46 @@ async fn tail_follows_a_server_through_a_crash_and_restart(backend: Backend) {
     assert_eq!(lines.len(), 2, "one line per attempt: {lines:?}");
 }
 
+async fn a_dry_run_shows_the_request_a_transformation_makes(backend: Backend) {
+    let running = TestServer::start_on(&backend, |_| {}).await;
+    let server = Remote::from(&running);
+    ok(&server, &["app", "create", "--name", "Dry", "--uid", "dry"]).await;
+    ok(
+        &server,
+        &["endpoint", "create", "--app", "dry", "--url", "https://dry.example/hook", "--uid", "main"],
+    )
+    .await;
+    let plain = ok(
+        &server,
+        &["endpoint", "dry-run", "--app", "dry", "main", "--event-type", "a.b", "--data", r#"{"amount": 5}"#],
+    )
+    .await;
+    assert!(plain.starts_with("POST https://dry.example/hook\n"), "{plain}");
+    assert!(plain.contains("webhook-signature: v1,") && plain.ends_with("\n\n{\"amount\":5}\n"), "{plain}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let code = dir.path().join("shape.json");
+    let template = json!({"json": {"cents": "{{ payload.amount * 100 }}"}, "skip": "{{ payload.amount < 10 }}",
+                          "skipReason": "amount {{ payload.amount }} is below 10"});
+    std::fs::write(&code, template.to_string()).expect("write");
+    let code = code.to_str().expect("utf-8 path");
+    let try_it = async |amount: u32| {
+        let data = format!(r#"{{"amount": {amount}}}"#);
+        let args = ["endpoint", "dry-run", "--app", "dry", "main", "--event-type", "a.b", "--data", &data];
+        ok(&server, &[&args[..], &["--code-file", code, "--kind", "template"]].concat()).await
+    };
+    assert_eq!(try_it(5).await, "skipped: amount 5 is below 10\n");
+    assert!(try_it(50).await.ends_with("\n\n{\"cents\":5000}\n"), "the transformed body");
+    let json = json_of(
+        &server,
+        &["endpoint", "dry-run", "--app", "dry", "main", "--event-type", "a.b", "--data", "{}"],
+    )
+    .await;
+    assert_eq!(json["method"], "POST");
+}
+
 crate::on_both_stores!(
+    a_dry_run_shows_the_request_a_transformation_makes,
     an_operator_sets_up_sends_tails_and_lists_with_the_cli,
     tail_follows_a_server_through_a_crash_and_restart,
     errors_say_what_to_do_next,
