@@ -105,10 +105,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: AttemptCmd) -> anyhow::Result<ExitCode> 
                     ("status", cell(&a["statusText"])),
                     ("code", code(a)),
                     ("duration", format!("{} ms", cell(&a["responseDurationMs"]))),
-                    (
-                        "trigger",
-                        if a["triggerType"] == 1 { "manual" } else { "scheduled" }.to_owned(),
-                    ),
+                    ("trigger", if a["triggerType"] == 1 { "manual" } else { "scheduled" }.to_owned()),
                     ("when", ago(a["timestamp"].as_str().unwrap_or(""), Timestamp::now())),
                     ("response", cell(&a["response"])),
                 ])
