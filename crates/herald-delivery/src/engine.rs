@@ -15,6 +15,8 @@
 
 mod aftercare;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,6 +112,10 @@ struct Ctx {
     next_hint: Mutex<Option<Timestamp>>,
     /// Deliveries full lanes gave back, to be postponed in the store by the scheduler.
     postponed: Mutex<Vec<(MessageId, EndpointId, Timestamp)>>,
+    /// When postponed deliveries come due, earliest first: the scheduler looks at
+    /// each time (the single `next_hint` would forget all but the earliest, and the
+    /// rest would wait for the poll interval).
+    postponed_due: Mutex<BinaryHeap<Reverse<Timestamp>>>,
     /// Cancelled at shutdown: deliveries not started by then are given back.
     stopping: CancellationToken,
     /// Deliveries taken but not started before shutdown; their leases are released.
@@ -136,6 +142,7 @@ impl Engine {
             operational,
             next_hint: Mutex::new(None),
             postponed: Mutex::new(Vec::new()),
+            postponed_due: Mutex::new(BinaryHeap::new()),
             stopping: CancellationToken::new(),
             unsent: Mutex::new(Vec::new()),
         };
@@ -349,6 +356,7 @@ impl Ctx {
         let at = Timestamp::now().plus(after.mul_f64(1.0 + 0.1 * rand::random::<f64>()));
         let key = (d.delivery.msg_id.clone(), d.delivery.endpoint_id.clone(), at);
         self.postponed.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+        self.postponed_due.lock().unwrap_or_else(|p| p.into_inner()).push(Reverse(at));
         self.hint(at);
         self.wake.notify_one();
     }
@@ -377,7 +385,12 @@ impl Ctx {
     fn next_look(&self, now: Timestamp) -> Timestamp {
         let poll = now.plus(self.cfg.poll_interval);
         let hint = *self.next_hint.lock().unwrap_or_else(|p| p.into_inner());
-        hint.map_or(poll, |h| h.min(poll))
+        let mut due = self.postponed_due.lock().unwrap_or_else(|p| p.into_inner());
+        while due.peek().is_some_and(|Reverse(at)| *at <= now) {
+            due.pop();
+        }
+        let postponed = due.peek().map(|Reverse(at)| *at);
+        [hint, postponed].into_iter().flatten().fold(poll, Timestamp::min)
     }
 
     fn clear_hint_until(&self, now: Timestamp) {
