@@ -14,9 +14,8 @@
 //! database transaction while a request is on the wire.
 
 mod aftercare;
+mod wakeups;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +33,7 @@ use crate::pipeline::{Observed, PrepareError, RetryInput, prepare_shaped, record
 use crate::smtp;
 use crate::telemetry;
 use crate::transform::{Shaped, Shaper};
+use wakeups::Wakeups;
 
 /// How long a lane that has nothing to do is kept (with what it learnt about its
 /// endpoint: a reduced limit, a timeout streak, a rate limiter's last slot).
@@ -108,14 +108,10 @@ struct Ctx {
     /// Endpoints' compiled filters and transformations.
     shaper: Shaper,
     operational: Option<Operational>,
-    /// The earliest retry this process scheduled and has not yet claimed.
-    next_hint: Mutex<Option<Timestamp>>,
+    /// When the scheduler should look next: retries and postponed deliveries.
+    wakeups: Mutex<Wakeups>,
     /// Deliveries full lanes gave back, to be postponed in the store by the scheduler.
     postponed: Mutex<Vec<(MessageId, EndpointId, Timestamp)>>,
-    /// When postponed deliveries come due, earliest first: the scheduler looks at
-    /// each time (the single `next_hint` would forget all but the earliest, and the
-    /// rest would wait for the poll interval).
-    postponed_due: Mutex<BinaryHeap<Reverse<Timestamp>>>,
     /// Cancelled at shutdown: deliveries not started by then are given back.
     stopping: CancellationToken,
     /// Deliveries taken but not started before shutdown; their leases are released.
@@ -140,9 +136,8 @@ impl Engine {
             tasks: TaskTracker::new(),
             wake,
             operational,
-            next_hint: Mutex::new(None),
+            wakeups: Mutex::new(Wakeups::default()),
             postponed: Mutex::new(Vec::new()),
-            postponed_due: Mutex::new(BinaryHeap::new()),
             stopping: CancellationToken::new(),
             unsent: Mutex::new(Vec::new()),
         };
@@ -356,8 +351,7 @@ impl Ctx {
         let at = Timestamp::now().plus(after.mul_f64(1.0 + 0.1 * rand::random::<f64>()));
         let key = (d.delivery.msg_id.clone(), d.delivery.endpoint_id.clone(), at);
         self.postponed.lock().unwrap_or_else(|p| p.into_inner()).push(key);
-        self.postponed_due.lock().unwrap_or_else(|p| p.into_inner()).push(Reverse(at));
-        self.hint(at);
+        self.wakeups().postponed(at);
         self.wake.notify_one();
     }
 
@@ -373,31 +367,23 @@ impl Ctx {
         }
     }
 
+    fn wakeups(&self) -> std::sync::MutexGuard<'_, Wakeups> {
+        self.wakeups.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn hint(&self, at: Timestamp) {
-        let mut next = self.next_hint.lock().unwrap_or_else(|p| p.into_inner());
-        if next.is_none_or(|n| at < n) {
-            *next = Some(at);
+        if self.wakeups().retry(at) {
             self.wake.notify_one();
         }
     }
 
     /// When the scheduler should look again if nothing wakes it.
     fn next_look(&self, now: Timestamp) -> Timestamp {
-        let poll = now.plus(self.cfg.poll_interval);
-        let hint = *self.next_hint.lock().unwrap_or_else(|p| p.into_inner());
-        let mut due = self.postponed_due.lock().unwrap_or_else(|p| p.into_inner());
-        while due.peek().is_some_and(|Reverse(at)| *at <= now) {
-            due.pop();
-        }
-        let postponed = due.peek().map(|Reverse(at)| *at);
-        [hint, postponed].into_iter().flatten().fold(poll, Timestamp::min)
+        self.wakeups().next(now.plus(self.cfg.poll_interval))
     }
 
     fn clear_hint_until(&self, now: Timestamp) {
-        let mut next = self.next_hint.lock().unwrap_or_else(|p| p.into_inner());
-        if next.is_some_and(|n| n <= now) {
-            *next = None;
-        }
+        self.wakeups().claimed_until(now);
     }
 }
 
