@@ -162,6 +162,32 @@ async fn a_runaway_script_fails_its_attempt_and_the_other_endpoint_still_gets_th
     healthy.wait_for(2, WAIT).await;
 }
 
+async fn a_transformed_url_is_checked_by_the_egress_policy_like_any_endpoint_url(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
+    let receiver = TestReceiver::start().await;
+    let svix = sdk(&server);
+    let (app, ep, _) = app_with_endpoint(&svix, &receiver.url).await;
+    // The cloud metadata address: the endpoint URL is fine, the transformation's is not.
+    let code = r#"{"url": "http://169.254.169.254/latest/meta-data/"}"#;
+    let (status, body) = set_transformation(&server, &app, &ep, "template", code).await;
+    assert_eq!(status, 200, "{body}");
+    let msg = svix.message().create(app.clone(), MessageIn::new("a.b".into(), json!({})), None).await;
+    let msg = msg.expect("accepted").id;
+    let attempts = async || {
+        let path = format!("/api/v1/app/{app}/attempt/msg/{msg}");
+        call(&server, reqwest::Method::GET, &path, None).await.1["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    eventually("the attempt is recorded", async || !attempts().await.is_empty()).await;
+    let attempt = attempts().await.remove(0);
+    let response = attempt["response"].as_str().unwrap_or_default();
+    assert!(response.contains("169.254.169.254") && response.contains("refuses"), "{attempt}");
+    assert_eq!(attempt["responseStatusCode"], json!(0));
+    assert!(receiver.received().is_empty());
+}
+
 async fn a_filter_passes_one_message_and_filters_another_with_no_attempt(backend: Backend) {
     let server = TestServer::start_on(&backend, |_| {}).await;
     let receiver = TestReceiver::start().await;
@@ -351,6 +377,7 @@ crate::on_both_stores!(
     a_template_sets_method_url_and_body_and_the_signature_covers_that_body,
     a_javascript_transformation_rewrites_or_skips_and_a_skip_makes_no_attempt,
     a_runaway_script_fails_its_attempt_and_the_other_endpoint_still_gets_the_message,
+    a_transformed_url_is_checked_by_the_egress_policy_like_any_endpoint_url,
     a_filter_passes_one_message_and_filters_another_with_no_attempt,
     an_inbound_filter_tests_the_providers_headers,
     the_dry_run_shows_the_signed_request_and_sends_nothing,
