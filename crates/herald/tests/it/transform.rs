@@ -22,6 +22,17 @@ async fn call(server: &TestServer, method: reqwest::Method, path: &str, body: Op
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// The newest attempt of `/api/v1/app/{list}` (an attempt list), once there is one.
+async fn first_attempt(server: &TestServer, list: &str) -> Value {
+    let path = format!("/api/v1/app/{list}");
+    let attempts = async || {
+        let data = call(server, reqwest::Method::GET, &path, None).await.1["data"].as_array().cloned();
+        data.unwrap_or_default()
+    };
+    eventually("the attempt is recorded", async || !attempts().await.is_empty()).await;
+    attempts().await.remove(0)
+}
+
 async fn set_transformation(
     server: &TestServer,
     app: &str,
@@ -133,15 +144,7 @@ async fn a_runaway_script_fails_its_attempt_and_the_other_endpoint_still_gets_th
     let got = healthy.wait_for(1, WAIT).await;
     assert_eq!(got[0].header("webhook-id"), msg.id);
 
-    let attempts = async || {
-        let path = format!("/api/v1/app/{app}/attempt/msg/{}?endpoint_id={stuck}", msg.id);
-        call(&server, reqwest::Method::GET, &path, None).await.1["data"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    eventually("the looping endpoint's attempt is recorded", async || !attempts().await.is_empty()).await;
-    let attempt = attempts().await.remove(0);
+    let attempt = first_attempt(&server, &format!("{app}/attempt/msg/{}?endpoint_id={stuck}", msg.id)).await;
     assert_eq!(attempt["responseStatusCode"], json!(0), "no request was sent: {attempt}");
     let response = attempt["response"].as_str().unwrap_or_default();
     assert!(response.contains("ran longer than"), "the error is recorded: {attempt}");
@@ -173,15 +176,7 @@ async fn a_transformed_url_is_checked_by_the_egress_policy_like_any_endpoint_url
     assert_eq!(status, 200, "{body}");
     let msg = svix.message().create(app.clone(), MessageIn::new("a.b".into(), json!({})), None).await;
     let msg = msg.expect("accepted").id;
-    let attempts = async || {
-        let path = format!("/api/v1/app/{app}/attempt/msg/{msg}");
-        call(&server, reqwest::Method::GET, &path, None).await.1["data"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    eventually("the attempt is recorded", async || !attempts().await.is_empty()).await;
-    let attempt = attempts().await.remove(0);
+    let attempt = first_attempt(&server, &format!("{app}/attempt/msg/{msg}")).await;
     let response = attempt["response"].as_str().unwrap_or_default();
     assert!(response.contains("169.254.169.254") && response.contains("refuses"), "{attempt}");
     assert_eq!(attempt["responseStatusCode"], json!(0));
