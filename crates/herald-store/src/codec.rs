@@ -69,7 +69,8 @@ pub fn decode_response(text: Option<&str>) -> Result<Option<CustomResponse>> {
 
 /// Headers as a JSON array of `[name, value]` pairs, in order (repeats kept).
 pub fn encode_headers(headers: &[(String, String)]) -> String {
-    Value::Array(headers.iter().map(|(n, v)| json!([n, v])).collect()).to_string()
+    // A pair serializes as a two-element array; strings always serialize.
+    serde_json::to_string(headers).unwrap_or_default()
 }
 
 /// The inverse of [`encode_headers`].

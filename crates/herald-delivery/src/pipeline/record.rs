@@ -43,6 +43,10 @@ pub fn sent(req: &OutboundRequest, payload: Option<&Bytes>) -> Sent {
 
 /// `url` with its password, if any, replaced; a URL that does not parse as it is.
 pub fn redact_url_str(url: &str) -> String {
+    // Most URLs carry no user information: no need to parse them (once per attempt).
+    if !url.contains('@') {
+        return url.to_owned();
+    }
     Url::parse(url).map_or_else(|_| url.to_owned(), |u| redact_url(&u))
 }
 
@@ -64,8 +68,11 @@ pub fn is_credential(name: &str) -> bool {
     const NAMED: [&str; 5] = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"];
     const PARTS: [&str; 8] =
         ["token", "secret", "password", "passwd", "apikey", "api-key", "session", "credential"];
-    let name = name.to_ascii_lowercase();
-    NAMED.contains(&name.as_str()) || PARTS.iter().any(|p| name.contains(p)) || name.ends_with("-auth")
+    // HTTP header names arrive lower-case; only others pay for a lower-case copy.
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return is_credential(&name.to_ascii_lowercase());
+    }
+    NAMED.contains(&name) || PARTS.iter().any(|p| name.contains(p)) || name.ends_with("-auth")
 }
 
 /// A header value as shown: redacted for a credential, lossy text otherwise.
@@ -151,6 +158,14 @@ mod tests {
         let kept = capped(big.as_bytes());
         assert!(kept.len() <= MAX_BODY && kept.len() > MAX_BODY - 2, "{}", kept.len());
         assert!(kept.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn credential_names_are_matched_in_any_case() {
+        assert!(
+            is_credential("X-Auth-Token") && is_credential("Authorization") && is_credential("proxy-auth")
+        );
+        assert!(!is_credential("X-Author") && !is_credential("webhook-signature"));
     }
 
     #[test]
