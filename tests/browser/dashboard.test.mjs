@@ -112,12 +112,6 @@ test("operator: create an endpoint, send a test event, watch the attempt, open i
   assert.equal(await sent.locator("p.request-line").textContent(), `POST ${rx.url}`);
   assert.match(await sent.locator("tr.request-header", { hasText: "webhook-id" }).textContent(), new RegExp(msgId));
   assert.match(await sent.locator("tr.request-header", { hasText: "webhook-signature" }).textContent(), /v1,/);
-  // Each attempt shows the request it sent: the method and URL, Herald's headers.
-  const msgId = new URL(page.url()).pathname.split("/").pop();
-  const sent = page.locator("ul.attempts li").first();
-  assert.equal(await sent.locator("p.request-line").textContent(), `POST ${rx.url}`);
-  assert.match(await sent.locator("tr.request-header", { hasText: "webhook-id" }).textContent(), new RegExp(msgId));
-  assert.match(await sent.locator("tr.request-header", { hasText: "webhook-signature" }).textContent(), /v1,/);
 
   // The message log lists them, live, and finds one by eventId.
   await page.goto(`${h.base}/messages`);
@@ -172,10 +166,6 @@ test("portal: a link for one application manages it and cannot reach another's",
   await p.waitForSelector("tr.message");
   await p.locator("tr.message a").first().click();
   await p.waitForSelector("tr.destination");
-  // The customer sees what each attempt sent too.
-  const portalHeader = p.locator("ul.attempts li tr.request-header", { hasText: "webhook-id" }).first();
-  await portalHeader.waitFor({ state: "attached" });
-  assert.match(await portalHeader.textContent(), /msg_/);
   // The customer sees what each attempt sent too.
   const portalHeader = p.locator("ul.attempts li tr.request-header", { hasText: "webhook-id" }).first();
   await portalHeader.waitFor({ state: "attached" });
