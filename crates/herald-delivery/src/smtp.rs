@@ -148,7 +148,7 @@ impl SmtpTarget {
 }
 
 /// Fills in, for an email endpoint, the mail headers neither the endpoint's
-/// transformation nor anything else set: `From`, `To` and `Subject` from the URL's
+/// transformation nor anything else set (or set empty): `From`, `To` and `Subject` from the URL's
 /// options (the subject defaults to the event type), and for a body that is still the
 /// message's payload a plain-text `Content-Type`, so mail clients show the JSON
 /// instead of offering it as an attachment. Other requests pass unchanged.
@@ -159,7 +159,9 @@ pub fn with_defaults(mut req: OutboundRequest, message: &Message) -> OutboundReq
     let Ok(target) = SmtpTarget::parse(&req.url) else { return req };
     let mut fill = |name: &'static str, value: Option<String>| {
         let name = HeaderName::from_static(name);
-        if req.headers.contains_key(&name) {
+        // A transformation's empty header (a preset's unset `from`) counts as unset.
+        let set = req.headers.get(&name).is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
+        if set {
             return;
         }
         if let Some(value) = value.and_then(|v| HeaderValue::try_from(v).ok()) {

@@ -85,6 +85,11 @@ fn defaults_come_from_the_url_then_the_event_type_and_never_override_headers() {
     assert_eq!(get(&req, "subject").as_deref(), Some("Order 42"));
     assert_eq!(get(&req, "content-type").as_deref(), Some("text/html"));
 
+    let mut preset = request("smtp://h?from=f@x.org&to=t@y.org", b"Hello");
+    preset.headers.insert("from", HeaderValue::from_static(""));
+    let req = with_defaults(preset, &msg);
+    assert_eq!(get(&req, "from").as_deref(), Some("f@x.org"), "an empty header is filled in");
+
     let http = with_defaults(request("https://example.com/", b"{\"a\":1}"), &msg);
     assert!(http.headers.is_empty(), "HTTP requests pass unchanged");
 }

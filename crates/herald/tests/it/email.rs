@@ -137,8 +137,50 @@ async fn malformed_email_urls_are_refused_with_the_reason(backend: Backend) {
     }
 }
 
+async fn the_smtp_preset_writes_the_mail_and_the_attempt_keeps_the_text_sent(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
+    let smtp = TestSmtpServer::start().await;
+    let svix = sdk(&server);
+    let (app, ep, _) = app_with_endpoint(&svix, &smtp.url("from=url@example.com&to=url@example.org")).await;
+    let preset = http()
+        .post(format!("{}/api/v1/app/{app}/endpoint/{ep}/transformation/preset", server.base_url))
+        .bearer_auth(&server.token)
+        .json(&json!({"preset": "smtp", "params": {
+            "from": "Shop <shop@example.com>",
+            "to": "ops@example.org",
+            "subject": "Paid: {{ payload.invoice }}"
+        }}))
+        .send()
+        .await
+        .expect("apply the preset");
+    assert_eq!(preset.status(), 200, "{}", preset.text().await.unwrap_or_default());
+    let msg =
+        MessageIn::new("invoice.paid".into(), json!({"invoice": "in_1", "summary": "Invoice in_1 paid"}));
+    let msg = svix.message().create(app.clone(), msg, None).await.expect("accepted");
+
+    let mail = smtp.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(
+        (mail.from.as_str(), mail.to.as_slice()),
+        ("shop@example.com", &["ops@example.org".to_owned()][..])
+    );
+    assert_eq!(mail.header("From").as_deref(), Some("Shop <shop@example.com>"), "the preset's headers win");
+    assert_eq!(mail.header("Subject").as_deref(), Some("Paid: in_1"));
+    assert_eq!(mail.header("Content-Type").as_deref(), Some("text/plain; charset=utf-8"));
+    assert!(mail.body().starts_with("Invoice in_1 paid\r\n\r\n{"), "CRLF line ends: {:?}", mail.body());
+
+    eventually("the attempt is recorded", || async {
+        !attempts_json(&server, &app, &msg.id).await.is_empty()
+    })
+    .await;
+    let attempt = attempts_json(&server, &app, &msg.id).await.remove(0);
+    assert_eq!(attempt["responseStatusCode"], 250);
+    let body = attempt["request"]["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("Invoice in_1 paid"), "a transformed body is kept with the attempt: {attempt}");
+}
+
 crate::on_both_stores!(
     an_smtp_endpoint_receives_each_message_as_a_signed_email,
+    the_smtp_preset_writes_the_mail_and_the_attempt_keeps_the_text_sent,
     a_451_then_250_gives_a_failed_attempt_then_a_delivered_one,
     a_refused_mail_host_is_never_contacted,
     malformed_email_urls_are_refused_with_the_reason
