@@ -12,6 +12,7 @@ pub mod retry;
 pub mod routing;
 pub mod signing;
 pub mod time;
+pub mod url_password;
 
 pub use health::{AttemptEvent, AttemptResult, HealthChange, HealthPolicy};
 pub use id::{AppId, AttemptId, EndpointId, MessageId, RejectionId, SourceId, TaskId};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::Response;
+use herald_core::url_password::redact_password;
 use herald_core::{AppId, Application, Attempt, DeliveryStatus, Endpoint, EventType, Timestamp};
 use herald_store::{AttemptFilter, Cursor, Order, PageQuery};
 use http::Method;
@@ -148,7 +149,7 @@ async fn endpoint_row(ctx: &Ctx, app: &AppId, base: &str, ep: Endpoint, now: Tim
         description: ep.description.clone(),
         rate: view::percent(stats.success, settled),
         filters: ep.event_types.as_ref().map_or("all events".to_owned(), |t| t.join(", ")),
-        url: ep.url,
+        url: redact_password(&ep.url).into_owned(),
         health,
         class,
         last,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::Response;
+use herald_core::url_password::redact_password;
 use herald_core::{Application, Endpoint, Timestamp};
 use herald_store::{AttemptFilter, Order, PageQuery};
 use http::{Method, StatusCode};
@@ -144,7 +145,9 @@ async fn render(
         t_enabled: ep.transformation.as_ref().is_none_or(|t| t.enabled),
         presets,
         app,
-        ep,
+        // Shown and edited without its URL's password (the API keeps the stored one
+        // when the form sends the shown URL back).
+        ep: Endpoint { url: redact_password(&ep.url).into_owned(), ..ep },
     };
     html_status(status, &page)
 }

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::Response;
+use herald_core::url_password::redact_password;
 use herald_core::{Application, DeliveryStatus, Message, MessageId, Timestamp};
 use herald_store::{AttemptFilter, Cursor, MessageFilter, Order, PageQuery};
 use http::{Method, StatusCode};
@@ -295,7 +296,7 @@ pub(crate) async fn detail(ctx: Ctx, Path(p): Path<MsgPath>, Query(d): Query<Don
         .map(|(d, ep)| {
             let (class, status) = view::status(d.status);
             Destination {
-                url: ep.url.clone(),
+                url: redact_password(&ep.url).into_owned(),
                 href: format!("{base}/endpoints/{}", ep.id),
                 class,
                 status,

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::Response;
 use herald_core::Timestamp;
+use herald_core::url_password::redact_password;
 use serde::Deserialize;
 
 use super::{Layout, html};
@@ -126,7 +127,7 @@ pub(crate) async fn page(ctx: Ctx, Query(q): Query<RangeQuery>) -> Response {
                 href: format!("/apps/{}/endpoints/{}", ep.app_id, ep.id),
                 app_href: format!("/apps/{}", ep.app_id),
                 app: ep.app_id.to_string(),
-                url: ep.url,
+                url: redact_password(&ep.url).into_owned(),
                 health,
                 class,
             }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use herald_testkit::{Backend, TestReceiver, TestServer};
 use serde_json::json;
-use svix::models::{ApplicationIn, EndpointIn, EventTypeIn, MessageIn};
+use svix::models::{ApplicationIn, EndpointIn, EndpointPatch, EndpointUpsertIn, EventTypeIn, MessageIn};
 
 use crate::common::*;
 
@@ -253,3 +253,56 @@ crate::on_both_stores!(
     concurrent_tries_of_one_idempotency_key_create_one_message,
     the_openapi_document_and_health_answer_without_auth
 );
+
+/// A password in an endpoint URL is a credential: answers, pages and attempts show it
+/// as ••••, and an SDK's read-modify-write (the shown URL sent back) keeps it.
+async fn a_password_in_an_endpoint_url_is_never_shown_and_survives_an_update(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
+    let receiver = TestReceiver::start().await;
+    let svix = sdk(&server);
+    let app = svix.application().create(ApplicationIn::new("Acme".into()), None).await.expect("app");
+    let url = receiver.url.replacen("http://", "http://hook:pa55word@", 1);
+    let ep =
+        svix.endpoint().create(app.id.clone(), EndpointIn::new(url.clone()), None).await.expect("endpoint");
+    let shown = receiver.url.replacen("http://", "http://hook:••••@", 1);
+    assert_eq!(ep.url, shown, "the answer hides the password");
+    let got = svix.endpoint().get(app.id.clone(), ep.id.clone()).await.expect("get");
+    assert_eq!(got.url, shown);
+
+    // Read, modify, write (PUT, then PATCH): the shown URL goes back with a new description.
+    let update =
+        EndpointUpsertIn { description: Some("renamed".into()), ..EndpointUpsertIn::new(got.url.clone()) };
+    let updated = svix.endpoint().upsert(app.id.clone(), ep.id.clone(), update).await.expect("update");
+    assert_eq!((updated.url.as_str(), updated.description.as_str()), (shown.as_str(), "renamed"));
+    let patch = EndpointPatch { url: Some(shown.clone()), ..EndpointPatch::new() };
+    svix.endpoint().patch(app.id.clone(), ep.id.clone(), patch).await.expect("patch");
+    svix.message().create(app.id.clone(), MessageIn::new("a.b".into(), json!({})), None).await.expect("sent");
+    let got = receiver.wait_for(1, WAIT).await;
+    let basic = format!("Basic {}", base64_of("hook:pa55word"));
+    assert_eq!(got[0].header("authorization"), basic, "the stored password is still the one used");
+
+    // The marker is not a password: sent for another URL, it is refused.
+    let elsewhere = shown.replacen("127.0.0.1", "localhost", 1);
+    let refused = svix
+        .endpoint()
+        .upsert(app.id.clone(), ep.id.clone(), EndpointUpsertIn::new(elsewhere))
+        .await
+        .expect_err("the marker is no password");
+    assert_eq!(status_of(refused), 422);
+
+    let attempts = admin_json(&server, &format!("/api/v1/app/{}/attempt/endpoint/{}", app.id, ep.id)).await;
+    let text = attempts.to_string();
+    assert!(text.contains("hook:••••@") && !text.contains("pa55word"), "attempts hide it too: {text}");
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+async fn admin_json(server: &TestServer, path: &str) -> serde_json::Value {
+    let r = http().get(format!("{}{path}", server.base_url)).bearer_auth(&server.token).send().await;
+    r.expect("the API answers").json().await.expect("JSON")
+}
+
+crate::on_both_stores!(a_password_in_an_endpoint_url_is_never_shown_and_survives_an_update);

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use herald_core::url_password::{has_hidden_password, keep_hidden_password, redact_password};
 use herald_core::{AppId, Endpoint, EndpointId, EndpointSecrets, SigningKey, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -124,7 +125,8 @@ impl From<Endpoint> for EndpointOut {
         Self {
             id: ep.id.into_string(),
             uid: ep.uid,
-            url: ep.url,
+            // Never the password of a URL that has one (see herald_core::url_password).
+            url: redact_password(&ep.url).into_owned(),
             description: ep.description,
             metadata: ep.metadata,
             disabled: ep.disabled,
@@ -194,7 +196,7 @@ impl EndpointIn {
     /// Replaces the fields of `ep` (PUT on an existing endpoint). The secret is
     /// not replaced here: that is what `secret/rotate` is for.
     pub(crate) fn replace(self, ep: &mut Endpoint) {
-        ep.url = self.url;
+        ep.url = keep_hidden_password(self.url, &ep.url);
         ep.description = self.description.unwrap_or_default();
         ep.uid = self.uid.or(ep.uid.take());
         ep.event_types = filter_list(self.event_types);
@@ -209,6 +211,18 @@ impl EndpointIn {
             ep.filter = Some(filter);
         }
     }
+}
+
+/// A URL still holding the hidden-password marker after an update (or in a new
+/// endpoint) lost its password: the caller must give it again.
+pub(crate) fn reject_hidden_password(url: &str) -> Result<(), ApiError> {
+    if has_hidden_password(url) {
+        return Err(ApiError::invalid(
+            &["body", "url"],
+            "the URL's password is hidden in answers (shown as ••••); give the password itself",
+        ));
+    }
+    Ok(())
 }
 
 /// A payload filter must parse as one (`herald_transform::Filter`).
@@ -232,7 +246,7 @@ impl EndpointPatch {
         let mut v = Violations::new();
         if let Some(url) = self.url {
             v.url(&["body", "url"], &url, state.config.egress.as_ref());
-            ep.url = url;
+            ep.url = keep_hidden_password(url, &ep.url);
         }
         let (uid, rate) = (self.uid.clone().flatten(), self.throttle_rate.flatten());
         check_common(&mut v, self.description.as_deref(), uid.as_deref(), rate);

@@ -19,6 +19,7 @@ use herald_delivery::OperationalEvent;
 use herald_store::Order;
 use http::StatusCode;
 
+use dto::reject_hidden_password;
 pub use dto::{EndpointIn, EndpointOut, EndpointPatch};
 
 use crate::AppState;
@@ -95,6 +96,7 @@ pub(crate) async fn create(
     Json(input): Json<EndpointIn>,
 ) -> Result<(StatusCode, Json<EndpointOut>), ApiError> {
     let key = input.check(&state)?.unwrap_or_else(SigningKey::generate_symmetric);
+    reject_hidden_password(&input.url)?;
     let ep = input.into_endpoint(&access.app.id, key, Timestamp::now());
     state.store.create_endpoint(&ep).await?;
     Ok((StatusCode::CREATED, Json(created(&state, ep).await)))
@@ -149,6 +151,7 @@ pub(crate) async fn update(
         }
         input.uid = Some(input.uid.unwrap_or(id_or_uid));
         let key = input.check(&state)?.unwrap_or_else(SigningKey::generate_symmetric);
+        reject_hidden_password(&input.url)?;
         let ep = input.into_endpoint(&access.app.id, key, now);
         state.store.create_endpoint(&ep).await?;
         return Ok((StatusCode::CREATED, Json(created(&state, ep).await)));
@@ -161,6 +164,7 @@ pub(crate) async fn update(
     }
     let was_disabled = ep.disabled;
     input.replace(&mut ep);
+    reject_hidden_password(&ep.url)?;
     ep.updated_at = now;
     let ep = updated(&state, ep, was_disabled).await?;
     Ok((StatusCode::OK, Json(ep.into())))
@@ -189,6 +193,7 @@ pub(crate) async fn patch(
     let mut ep = access.endpoint;
     let was_disabled = ep.disabled;
     p.apply(&mut ep, &state)?;
+    reject_hidden_password(&ep.url)?;
     ep.updated_at = Timestamp::now();
     let ep = updated(&state, ep, was_disabled).await?;
     Ok(Json(ep.into()))

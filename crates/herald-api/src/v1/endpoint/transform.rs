@@ -218,7 +218,7 @@ pub(crate) async fn simulate(
         skip: false,
         reason: None,
         method: Some(request.method.to_string()),
-        url: Some(request.url.to_string()),
+        url: Some(herald_core::url_password::redact_password(request.url.as_str()).into_owned()),
         headers: Some(headers),
         body: Some(String::from_utf8_lossy(&request.body).into_owned()),
     }))
