@@ -16,19 +16,21 @@
 //!   stack is at risk.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Instant;
 
 use rquickjs::context::EvalOptions;
 use rquickjs::context::intrinsic::{Date, Eval, Json, MapSet, Promise, RegExp, RegExpCompiler, TypedArrays};
-use rquickjs::{Coerced, Context, Ctx, Exception, Function, Object, Runtime, Value};
+use rquickjs::{Coerced, Context, Ctx, Exception, FromJs, Function, Object, Runtime, Value};
 
 use crate::request::{self, has_header, set_header};
 use crate::{Input, Limits, Outcome, Request, TransformError};
 
 /// The file name QuickJS puts in error positions: they are parsed back out of stacks.
 const FILE_NAME: &str = "transformation.js";
-/// QuickJS's stack limit, well inside the 2 MiB of a Tokio blocking thread or a test thread.
+/// QuickJS's stack limit, well inside the 2 MiB of a Tokio blocking thread, the delivery
+/// engine's JavaScript threads or a test thread.
 const MAX_STACK_BYTES: usize = 512 * 1024;
 
 /// `Promise` is there because the language needs it (`async` functions, `import()`) even
@@ -39,47 +41,60 @@ type Intrinsics = (Date, Eval, RegExpCompiler, RegExp, Json, MapSet, TypedArrays
 /// every run evaluates it in a fresh context.
 #[derive(Debug)]
 pub(crate) struct Program {
-    source: String,
+    /// The source followed by [`LOOKUP`], so that a run parses one script rather than two.
+    /// Made only from code [`Program::new`] accepted: a syntax error's position always comes
+    /// from the source alone.
+    runnable: String,
 }
+
+/// Finds `handler` by name, not on `globalThis`: `const handler = …` is a global binding that
+/// is not a property of the global object.
+const LOOKUP: &str = "typeof handler === 'function' ? handler : undefined";
 
 impl Program {
     pub(crate) fn new(code: &str) -> Result<Program, TransformError> {
-        let program = Program { source: code.to_owned() };
-        with_engine(&Limits::default(), |ctx| program.handler(ctx).map(drop)).map_err(|e| match e {
+        with_engine(&Limits::default(), |ctx| {
+            evaluate::<()>(ctx, code)?;
+            let found = ctx.eval(LOOKUP).map_err(|e| error(ctx, e))?;
+            handler(found).map(drop)
+        })
+        .map_err(|e| match e {
             TransformError::Failed { message, line, column } => {
                 TransformError::Invalid { message, line, column }
             }
             TransformError::BadOutput(message) => TransformError::invalid(message),
             other => TransformError::invalid(other.to_string()),
         })?;
-        Ok(program)
+        // On a line of its own after a `;`: whatever the source ends with (a line comment,
+        // an expression without a semicolon) is finished before the lookup starts.
+        Ok(Program { runnable: format!("{code}\n;{LOOKUP}") })
     }
 
     pub(crate) fn run(&self, input: &Input, limits: &Limits) -> Result<Outcome, TransformError> {
         with_engine(limits, |ctx| {
-            let handler = self.handler(ctx)?;
+            let handler = handler(evaluate(ctx, &self.runnable)?)?;
             let webhook = ctx.json_parse(webhook_json(input)).map_err(|e| error(ctx, e))?;
             let result: Value = handler.call((webhook,)).map_err(|e| error(ctx, e))?;
             outcome(ctx, input, result)
         })
     }
+}
 
-    /// Evaluates the source and finds its `handler` function.
-    fn handler<'js>(&self, ctx: &Ctx<'js>) -> Result<Function<'js>, TransformError> {
-        let mut options = EvalOptions::default();
-        options.strict = false;
-        options.filename = Some(FILE_NAME.to_owned());
-        ctx.eval_with_options::<(), _>(self.source.as_bytes(), options).map_err(|e| error(ctx, e))?;
-        // Read by name, not from `globalThis`: `const handler = …` is a global binding that
-        // is not a property of the global object.
-        let handler: Value =
-            ctx.eval("typeof handler === 'function' ? handler : undefined").map_err(|e| error(ctx, e))?;
-        handler.into_function().ok_or_else(|| {
-            TransformError::BadOutput(
-                "the code must define `function handler(webhook) { … return webhook; }`".to_owned(),
-            )
-        })
-    }
+/// Evaluates `code` as a sloppy-mode script named [`FILE_NAME`]; its completion value.
+fn evaluate<'js, V: FromJs<'js>>(ctx: &Ctx<'js>, code: &str) -> Result<V, TransformError> {
+    let mut options = EvalOptions::default();
+    options.strict = false;
+    options.filename = Some(FILE_NAME.to_owned());
+    ctx.eval_with_options(code.as_bytes(), options).map_err(|e| error(ctx, e))
+}
+
+/// The function [`LOOKUP`] found.
+fn handler(found: Value<'_>) -> Result<Function<'_>, TransformError> {
+    found.into_function().ok_or_else(|| {
+        TransformError::BadOutput(
+            "the code must define `function handler(webhook) { … return webhook; }`".to_owned(),
+        )
+    })
 }
 
 /// The per-thread runtime and what its interrupt handler reads.
@@ -153,27 +168,43 @@ fn with_engine<T>(
 }
 
 /// The `webhook` object a handler receives, as JSON (parsed by the engine's `JSON.parse`,
-/// the fastest way in).
+/// the fastest way in). Written straight from the borrowed input, the payload not copied.
 fn webhook_json(input: &Input) -> String {
-    let mut webhook = serde_json::json!({
-        "method": "POST",
-        "url": input.url,
-        "headers": input.headers,
-        "payload": input.payload,
-        "eventType": input.event_type,
-        "msgId": input.msg_id,
-        "eventId": input.event_id,
-        "channels": input.channels,
-        "tags": input.tags,
-        "timestamp": input.timestamp,
-        "cancel": false,
-    });
-    if let Some(headers) = input.inbound_headers {
-        let map: serde_json::Map<String, serde_json::Value> =
-            headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.clone().into())).collect();
-        webhook["inboundHeaders"] = map.into();
+    // Fields in alphabetical order, the order a handler has always seen them in.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Webhook<'a> {
+        cancel: bool,
+        channels: &'a [String],
+        event_id: Option<&'a str>,
+        event_type: &'a str,
+        headers: &'a BTreeMap<String, String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        inbound_headers: Option<BTreeMap<String, &'a str>>,
+        method: &'static str,
+        msg_id: &'a str,
+        payload: &'a serde_json::Value,
+        tags: &'a [String],
+        timestamp: i64,
+        url: &'a str,
     }
-    webhook.to_string()
+    let webhook = Webhook {
+        cancel: false,
+        channels: input.channels,
+        event_id: input.event_id,
+        event_type: input.event_type,
+        headers: input.headers,
+        inbound_headers: input.inbound_headers.map(|headers| {
+            headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.as_str())).collect()
+        }),
+        method: "POST",
+        msg_id: input.msg_id,
+        payload: input.payload,
+        tags: input.tags,
+        timestamp: input.timestamp,
+        url: input.url,
+    };
+    serde_json::to_string(&webhook).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// Reads what the handler returned.

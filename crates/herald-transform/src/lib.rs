@@ -112,8 +112,9 @@ impl Limits {
 /// A checked transformation, ready to run many times.
 ///
 /// `Send + Sync`: the delivery engine keeps one per endpoint and runs it from many tasks.
-/// [`Compiled::run`] is blocking CPU work (at most [`Limits::time`] for JavaScript): call it
-/// from `spawn_blocking`.
+/// [`Compiled::run`] is blocking CPU work: a template's is bounded by fuel (microseconds
+/// usually, tens of milliseconds at worst), a JavaScript run's only by [`Limits::time`], so
+/// run JavaScript on a thread that may block (`spawn_blocking`, a thread of one's own).
 #[derive(Debug)]
 pub struct Compiled {
     inner: Inner,

@@ -128,6 +128,29 @@ fn a_handler_may_be_declared_as_a_const_or_let_arrow_function() {
 }
 
 #[test]
+fn the_webhook_has_every_field_in_one_order() {
+    let mut sample = Sample::invoice();
+    sample.inbound_headers = Some(vec![("X-A".to_owned(), "1".to_owned())]);
+    let code = js("function handler(w) { w.payload = Object.keys(w).join(','); return w; }");
+    let request = sent(code.run(&sample.input(), &roomy()).unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&request.body),
+        "cancel,channels,eventId,eventType,headers,inboundHeaders,method,msgId,payload,tags,timestamp,url"
+    );
+}
+
+#[test]
+fn code_ending_in_a_comment_or_an_open_expression_runs() {
+    for code in [
+        "function handler(w) { w.payload = 1; return w; } // the end",
+        "const handler = (w) => { w.payload = 1; return w; }",
+        "var handler = function (w) { w.payload = 1; return w; }\nvar unused = 1 + 1",
+    ] {
+        assert_eq!(sent(run(code).unwrap()).body, b"1", "{code}");
+    }
+}
+
+#[test]
 fn code_without_a_handler_is_refused() {
     let err = Compiled::new(Kind::Javascript, "function transform(w) { return w; }").unwrap_err();
     assert!(matches!(err, TransformError::Invalid { .. }), "{err:?}");
