@@ -66,7 +66,8 @@ pub struct EngineConfig {
     pub operational_app: Option<AppId>,
     /// Time and memory limits of one transformation run.
     pub transform_limits: herald_transform::Limits,
-    /// Transformations running at once, at most (each on a blocking thread).
+    /// JavaScript transformations running at once, at most: the engine's JavaScript
+    /// threads (templates run on the calling task).
     pub transforms_at_once: usize,
 }
 

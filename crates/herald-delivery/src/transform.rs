@@ -6,20 +6,25 @@
 //! endpoint id and checked against the endpoint's current code and filter on every
 //! use: an endpoint changed through the API (or by another process) reaches the
 //! engine as a new copy, whose different code simply compiles again. Running a
-//! transformation is CPU work with its own time and memory limits
-//! (`herald_transform::Limits`); it runs on Tokio's blocking pool, at most
-//! [`Shaper`]'s `parallel` at once, so a runaway script holds one blocking thread
-//! until its time limit and never an async worker.
+//! transformation is CPU work with its own limits (`herald_transform::Limits`). A
+//! template is bounded by fuel (tens of milliseconds at the very worst, a few
+//! microseconds usually) and runs right on the calling task: handing it to another
+//! thread would cost more than the run. A JavaScript run is bounded by wall-clock time
+//! and goes to [`Shaper`]'s own `parallel` threads, fed by a queue, so a runaway script
+//! holds one of those threads until its time limit and never an async worker. Dedicated
+//! threads, rather than Tokio's blocking pool, keep their QuickJS runtime warm (the
+//! blocking pool's threads come and go and are shared with other blocking work) and
+//! skip the pool's per-task bookkeeping.
 //!
 //! [`prepare`]: crate::pipeline::prepare
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use herald_core::{Endpoint, EndpointId, Message, TransformKind, Transformation};
 use herald_transform::{Compiled, Filter, Input, Kind, Limits, Outcome, Request};
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// What the filter and transformation decided for one delivery.
 #[derive(Debug)]
@@ -38,12 +43,63 @@ pub enum Shaped {
 /// Why a filtered message was not sent, when the filter (not a transformation) said so.
 pub const FILTER_REASON: &str = "the endpoint's filter does not match the message";
 
-/// Compiled filters and transformations by endpoint, and the bound on how many run
-/// at once.
+/// Compiled filters and transformations by endpoint, and the threads JavaScript runs on.
 pub struct Shaper {
     limits: Limits,
     cache: Mutex<HashMap<EndpointId, Arc<Prepared>>>,
-    running: Semaphore,
+    parallel: usize,
+    /// Started on the first JavaScript run: a server without JavaScript has none.
+    workers: OnceLock<Workers>,
+}
+
+/// One JavaScript run, handed to a worker thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that run JavaScript, each taking the next job from one shared queue. They end
+/// when the queue's sender (the [`Shaper`]) is dropped.
+struct Workers {
+    queue: mpsc::Sender<Job>,
+}
+
+/// A worker's stack: QuickJS stops recursion at 512 KiB of it (`herald-transform`).
+const WORKER_STACK_BYTES: usize = 2 * 1024 * 1024;
+
+impl Workers {
+    fn start(count: usize) -> Workers {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..count {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("herald-js-{i}"))
+                .stack_size(WORKER_STACK_BYTES)
+                .spawn(move || {
+                    loop {
+                        // The lock is held while waiting, so idle workers queue on it and
+                        // exactly one waits on the channel.
+                        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(job) = job else { return };
+                        // A panic drops the job's reply (its delivery fails) and keeps
+                        // the thread; the engine drops a runtime whose run did not finish.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a JavaScript worker thread");
+            }
+        }
+        Workers { queue }
+    }
+
+    /// Runs `f` on a worker; `None` if no worker could take it.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(f());
+        });
+        self.queue.send(job).ok()?;
+        answer.await.ok()
+    }
 }
 
 /// One endpoint's compiled filter and transformation, with the source they came from.
@@ -57,9 +113,15 @@ struct Prepared {
 const MAX_ENTRIES: usize = 10_000;
 
 impl Shaper {
-    /// A shaper running at most `parallel` transformations at once, each within `limits`.
+    /// A shaper running at most `parallel` JavaScript transformations at once, each
+    /// within `limits`.
     pub fn new(limits: Limits, parallel: usize) -> Self {
-        Self { limits, cache: Mutex::new(HashMap::new()), running: Semaphore::new(parallel.max(1)) }
+        Self {
+            limits,
+            cache: Mutex::new(HashMap::new()),
+            parallel: parallel.max(1),
+            workers: OnceLock::new(),
+        }
     }
 
     /// Filters and transforms `message` for `endpoint`, with what is cached for it.
@@ -124,16 +186,19 @@ impl Shaper {
             Ok(code) => code.clone(),
             Err(e) => return Shaped::Failed(e.clone()),
         };
-        let Ok(_permit) = self.running.acquire().await else { return Shaped::Failed("shutting down".into()) };
-        let (endpoint, message, limits) = (endpoint.clone(), message.clone(), self.limits);
-        let ran =
-            tokio::task::spawn_blocking(move || code.run(&input(&endpoint, &message, &payload), &limits))
-                .await;
+        let ran = match code.kind() {
+            Kind::Template => Some(code.run(&input(endpoint, message, &payload), &self.limits)),
+            Kind::Javascript => {
+                let (endpoint, message, limits) = (endpoint.clone(), message.clone(), self.limits);
+                let workers = self.workers.get_or_init(|| Workers::start(self.parallel));
+                workers.run(move || code.run(&input(&endpoint, &message, &payload), &limits)).await
+            }
+        };
         match ran {
-            Ok(Ok(Outcome::Send(request))) => Shaped::Transformed(request),
-            Ok(Ok(Outcome::Skip { reason })) => Shaped::Filtered(reason),
-            Ok(Err(e)) => Shaped::Failed(e.to_string()),
-            Err(e) => Shaped::Failed(format!("transformation failed: {e}")),
+            Some(Ok(Outcome::Send(request))) => Shaped::Transformed(request),
+            Some(Ok(Outcome::Skip { reason })) => Shaped::Filtered(reason),
+            Some(Err(e)) => Shaped::Failed(e.to_string()),
+            None => Shaped::Failed("transformation failed: the run did not finish".to_owned()),
         }
     }
 }
