@@ -302,3 +302,21 @@ async fn a_portal_takes_its_theme_from_the_application_and_the_link_overrides_it
     assert!(linked.contains("Globex EU") && !linked.contains("Globex Webhooks"), "the link's name wins");
     assert!(linked.contains("--primary:#0f766e"), "the rest still comes from the application");
 }
+
+#[tokio::test]
+async fn endpoint_pages_never_show_a_url_password() {
+    let server = TestServer::start().await;
+    let post = reqwest::Method::POST;
+    let app = api(&server, post.clone(), "/api/v1/app", json!({"name": "Mail"})).await;
+    let app = app["id"].as_str().expect("id");
+    let url = "smtp://alerts:hunter2-secret@127.0.0.1:2525?from=a@example.com&to=b@example.com";
+    let ep = api(&server, post, &format!("/api/v1/app/{app}/endpoint"), json!({"url": url})).await;
+    let ep = ep["id"].as_str().expect("id");
+    let cookie = sign_in(&server).await;
+    for path in [format!("/apps/{app}"), format!("/apps/{app}/endpoints/{ep}")] {
+        let r = client().get(format!("{}{path}", server.base_url)).header("cookie", &cookie).send().await;
+        let html = r.expect("page").text().await.expect("html");
+        assert!(!html.contains("hunter2"), "{path} shows the password");
+        assert!(html.contains("smtp://alerts:••••@127.0.0.1:2525"), "{path} shows the URL without it");
+    }
+}
