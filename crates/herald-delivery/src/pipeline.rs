@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use herald_core::url_password::redact_password;
 use herald_core::{
     Attempt, AttemptId, AttemptResult, Delivery, DeliveryStatus, FailureHint, RetryPolicy, Timestamp,
     Trigger, signing,
@@ -192,7 +193,7 @@ pub fn settle(
         msg_id: d.message.id.clone(),
         endpoint_id: d.endpoint.id.clone(),
         app_id: d.message.app_id.clone(),
-        url: record::redact_url_str(&d.endpoint.url),
+        url: redact_password(&d.endpoint.url).into_owned(),
         request: None,
         status: if ok { DeliveryStatus::Success } else { DeliveryStatus::Failed },
         response_status_code: status_code,

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
-use herald_core::{Endpoint, EndpointId, Message, TransformKind, Transformation};
+use herald_core::{Endpoint, EndpointId, Message, Transformation};
 use herald_transform::{Compiled, Filter, Input, Kind, Limits, Outcome, Request};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -208,17 +208,9 @@ fn compile(filter: Option<&Value>, transformation: Option<&Transformation>) -> P
         filter_src: filter.cloned(),
         filter: filter.map(|f| Filter::parse(f).map_err(|e| e.to_string())),
         transformation: transformation.map(|t| {
-            let compiled = Compiled::new(kind(t.kind), &t.code).map(Arc::new).map_err(|e| e.to_string());
+            let compiled = Compiled::new(t.kind.into(), &t.code).map(Arc::new).map_err(|e| e.to_string());
             (t.clone(), compiled)
         }),
-    }
-}
-
-/// The engine's name for a stored kind.
-pub fn kind(kind: TransformKind) -> Kind {
-    match kind {
-        TransformKind::Template => Kind::Template,
-        TransformKind::Javascript => Kind::Javascript,
     }
 }
 
@@ -247,7 +239,7 @@ fn input<'a>(endpoint: &'a Endpoint, message: &'a Message, payload: &'a Value) -
 
 #[cfg(test)]
 mod tests {
-    use herald_core::{Timestamp, Trigger, signing};
+    use herald_core::{Timestamp, TransformKind, Trigger, signing};
 
     use super::*;
     use crate::fixtures::dispatch;

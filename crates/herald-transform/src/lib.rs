@@ -80,6 +80,25 @@ pub enum Kind {
     Javascript,
 }
 
+/// The kind as an endpoint stores it.
+impl From<herald_core::TransformKind> for Kind {
+    fn from(kind: herald_core::TransformKind) -> Self {
+        match kind {
+            herald_core::TransformKind::Template => Kind::Template,
+            herald_core::TransformKind::Javascript => Kind::Javascript,
+        }
+    }
+}
+
+impl From<Kind> for herald_core::TransformKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Template => herald_core::TransformKind::Template,
+            Kind::Javascript => herald_core::TransformKind::Javascript,
+        }
+    }
+}
+
 /// What one run may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

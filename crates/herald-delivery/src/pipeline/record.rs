@@ -8,12 +8,12 @@
 //! or credential. Herald's own `webhook-signature` is not one: it is what a receiver
 //! checks, useless without the secret, and the first thing to compare when a
 //! receiver says a signature does not verify. A URL's password (`smtp://user:pw@…`)
-//! is replaced too.
+//! is replaced too ([`redact_password`]).
 
 use bytes::Bytes;
+use herald_core::url_password::redact_password;
 use herald_core::{REDACTED, SentRequest};
 use http::HeaderName;
-use url::Url;
 
 use crate::client::OutboundRequest;
 use crate::smtp;
@@ -38,29 +38,10 @@ pub fn sent(req: &OutboundRequest, payload: Option<&Bytes>) -> Sent {
         (req.method.as_str().to_owned(), headers)
     };
     let body = (payload != Some(&req.body)).then(|| capped(&req.body));
-    Sent { url: redact_url(&req.url), request: SentRequest { method, headers, body } }
-}
-
-/// `url` with its password, if any, replaced; a URL that does not parse as it is.
-pub fn redact_url_str(url: &str) -> String {
-    // Most URLs carry no user information: no need to parse them (once per attempt).
-    if !url.contains('@') {
-        return url.to_owned();
+    Sent {
+        url: redact_password(req.url.as_str()).into_owned(),
+        request: SentRequest { method, headers, body },
     }
-    Url::parse(url).map_or_else(|_| url.to_owned(), |u| redact_url(&u))
-}
-
-/// `url` with its password, if any, replaced.
-pub fn redact_url(url: &Url) -> String {
-    if url.password().is_none() {
-        return url.to_string();
-    }
-    // The url crate would percent-encode the bullets; a marker is swapped for them.
-    const MARK: &str = "herald-redacted";
-    let mut shown = url.clone();
-    // Setting a password fails only on URLs that cannot have one, which had none.
-    let _ = shown.set_password(Some(MARK));
-    shown.to_string().replacen(&format!(":{MARK}@"), &format!(":{REDACTED}@"), 1)
 }
 
 /// Whether a header with this name carries a credential whose value must not be kept.
@@ -97,6 +78,7 @@ fn capped(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, HeaderValue, Method};
+    use url::Url;
 
     use super::*;
 
@@ -171,10 +153,10 @@ mod tests {
     #[test]
     fn a_url_password_is_redacted() {
         assert_eq!(
-            redact_url_str("smtp://bob:hunter2@mail.example.com:587"),
+            redact_password("smtp://bob:hunter2@mail.example.com:587"),
             "smtp://bob:••••@mail.example.com:587"
         );
-        assert_eq!(redact_url_str("https://bob@example.com/x"), "https://bob@example.com/x");
-        assert_eq!(redact_url_str("not a url"), "not a url");
+        assert_eq!(redact_password("https://bob@example.com/x"), "https://bob@example.com/x");
+        assert_eq!(redact_password("not a url"), "not a url");
     }
 }

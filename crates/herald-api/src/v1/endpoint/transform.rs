@@ -282,10 +282,7 @@ pub(crate) async fn apply_preset(
     check_headers(&mut v, headers.iter().map(|(k, val)| (k.as_str(), Some(val.as_str()))));
     v.finish()?;
     let mut ep = access.endpoint;
-    let kind = match kind {
-        herald_transform::Kind::Template => TransformKind::Template,
-        herald_transform::Kind::Javascript => TransformKind::Javascript,
-    };
+    let kind: TransformKind = kind.into();
     ep.transformation = Some(checked(Some(kind.as_str()), None, code, true)?);
     ep.headers.extend(headers);
     save(&state, ep).await
@@ -318,7 +315,7 @@ fn checked(
             .ok_or_else(|| ApiError::invalid(&["body", "kind"], "must be `template` or `javascript`"))?,
         None => existing.map_or(TransformKind::Javascript, |t| t.kind),
     };
-    herald_transform::Compiled::new(herald_delivery::transform::kind(kind), &code)
+    herald_transform::Compiled::new(kind.into(), &code)
         .map_err(|e| ApiError::invalid(&["body", "code"], e.to_string()))?;
     Ok(Transformation { kind, code, enabled })
 }
