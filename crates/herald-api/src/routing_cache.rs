@@ -15,12 +15,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use herald_core::{Application, Endpoint};
+use herald_store::Store;
 
 /// An application and all its endpoints, as read together.
 #[derive(Clone, Debug)]
 pub(crate) struct Routing {
     pub app: Application,
     pub endpoints: Arc<Vec<Arc<Endpoint>>>,
+}
+
+impl Routing {
+    /// `app` with its endpoints as the store has them now.
+    pub(crate) async fn load(store: &dyn Store, app: Application) -> herald_store::Result<Routing> {
+        let endpoints = store.all_endpoints(&app.id).await?;
+        Ok(Routing { app, endpoints: Arc::new(endpoints.into_iter().map(Arc::new).collect()) })
+    }
 }
 
 #[derive(Debug)]

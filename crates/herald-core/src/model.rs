@@ -72,8 +72,9 @@ pub struct Endpoint {
     pub updated_at: Timestamp,
 }
 
-/// The language of an endpoint's transformation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The language of an endpoint's transformation (`herald_transform::Kind` is this type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TransformKind {
     /// A minijinja template rendering the request.
     Template,

@@ -91,6 +91,11 @@ pub(crate) fn local_value(t: Timestamp) -> String {
     t.to_rfc3339()[..16].to_owned()
 }
 
+/// `s` encoded for a URL path segment or query value.
+pub(crate) fn url_part(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,7 +208,7 @@ fn compile(filter: Option<&Value>, transformation: Option<&Transformation>) -> P
         filter_src: filter.cloned(),
         filter: filter.map(|f| Filter::parse(f).map_err(|e| e.to_string())),
         transformation: transformation.map(|t| {
-            let compiled = Compiled::new(t.kind.into(), &t.code).map(Arc::new).map_err(|e| e.to_string());
+            let compiled = Compiled::new(t.kind, &t.code).map(Arc::new).map_err(|e| e.to_string());
             (t.clone(), compiled)
         }),
     }

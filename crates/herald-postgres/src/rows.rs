@@ -192,7 +192,6 @@ pub(crate) fn big(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A map as a JSON object.
 /// One column, a type mismatch being corrupt data.
 pub(crate) fn col<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
 where

@@ -177,7 +177,6 @@ pub(crate) fn status(code: i64) -> Result<DeliveryStatus> {
         .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery status {code}")))
 }
 
-/// A map as a JSON object.
 /// An optional list as a JSON array, `None` as SQL NULL.
 pub(crate) fn encode_list(list: Option<&Vec<String>>) -> Option<String> {
     // A list of strings always serializes.

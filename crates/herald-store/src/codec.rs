@@ -106,9 +106,11 @@ pub fn decode_sent_request(
 pub fn encode_inbound(origin: Option<&InboundOrigin>) -> Option<String> {
     let origin = origin?;
     let dedup = origin.dedup.as_ref().map(|d| json!({"key": d.key, "until": d.until.millis()}));
-    let headers: Value = serde_json::from_str(&encode_headers(&origin.headers)).unwrap_or_default();
+    // Pairs as two-element arrays, as `encode_headers` writes them.
     let source = origin.source.as_str();
-    Some(json!({"source": source, "path": origin.path, "headers": headers, "dedup": dedup}).to_string())
+    Some(
+        json!({"source": source, "path": origin.path, "headers": origin.headers, "dedup": dedup}).to_string(),
+    )
 }
 
 /// The inverse of [`encode_inbound`].

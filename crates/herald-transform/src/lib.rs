@@ -70,34 +70,10 @@ pub enum Outcome {
     },
 }
 
-/// The two forms of transformation code.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// A JSON object of minijinja templates: `docs/TRANSFORMATIONS.md`.
-    Template,
-    /// `function handler(webhook) { …; return webhook }`, as in Svix Cloud.
-    Javascript,
-}
-
-/// The kind as an endpoint stores it.
-impl From<herald_core::TransformKind> for Kind {
-    fn from(kind: herald_core::TransformKind) -> Self {
-        match kind {
-            herald_core::TransformKind::Template => Kind::Template,
-            herald_core::TransformKind::Javascript => Kind::Javascript,
-        }
-    }
-}
-
-impl From<Kind> for herald_core::TransformKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::Template => herald_core::TransformKind::Template,
-            Kind::Javascript => herald_core::TransformKind::Javascript,
-        }
-    }
-}
+/// The two forms of transformation code: a JSON object of minijinja templates
+/// (`docs/TRANSFORMATIONS.md`), or `function handler(webhook) { …; return webhook }` as in
+/// Svix Cloud. The same type as the kind an endpoint stores.
+pub use herald_core::TransformKind as Kind;
 
 /// What one run may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -115,12 +115,6 @@ pub(super) fn kept_headers(headers: &HeaderMap, verifier: &VerifierConfig) -> Ve
     kept
 }
 
-/// The path and query of a full URL (`http://host/in/x?y=1` → `/in/x?y=1`).
-pub(super) fn path_and_query(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
-}
-
 /// A dedup key as stored: as is, or `sha256:<hex>` when it is very long.
 pub(super) fn bounded_key(key: String) -> String {
     if key.len() <= MAX_KEY_LEN { key } else { format!("sha256:{}", hex(&Sha256::digest(key.as_bytes()))) }

@@ -162,7 +162,7 @@ async fn accept(
         expires_at: Some(now.plus(state.config.default_payload_retention)),
         inbound: Some(InboundOrigin {
             source: source.id.clone(),
-            path: capture::path_and_query(req.url).to_owned(),
+            path: req.path_and_query().into_owned(),
             headers: capture::kept_headers(req.headers, &source.verifier),
             dedup: dedup.clone(),
         }),
@@ -191,8 +191,7 @@ async fn destinations(
         None => {
             let app = (state.store.get_app(app.as_str()).await?)
                 .ok_or_else(|| ApiError::NotFound("Source not found".to_owned()))?;
-            let endpoints = state.store.all_endpoints(&app.id).await?;
-            let routing = Routing { app, endpoints: Arc::new(endpoints.into_iter().map(Arc::new).collect()) };
+            let routing = Routing::load(state.store.as_ref(), app).await?;
             state.routing.put(routing.app.id.as_str(), routing.clone());
             routing
         }

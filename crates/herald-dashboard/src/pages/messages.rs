@@ -362,15 +362,11 @@ pub(crate) async fn resend(ctx: Ctx, Path(p): Path<ResendPath>) -> Response {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (msg, ep) = (enc(&p.msg), enc(&p.ep));
+    let (msg, ep) = (view::url_part(&p.msg), view::url_part(&p.ep));
     let path = format!("/api/v1/app/{}/msg/{msg}/endpoint/{ep}/resend", app.id);
     let here = format!("{}/messages/{msg}", ctx.app_base(&app.id));
     match api::call(&ctx.state, &ctx.bearer, Method::POST, &path, None).await {
         Ok(_) => done(&here, "resent"),
         Err(e) => super::error_page(&ctx, StatusCode::UNPROCESSABLE_ENTITY, &e),
     }
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

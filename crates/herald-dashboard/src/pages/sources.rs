@@ -105,7 +105,7 @@ struct DetailPage {
 /// `/sources/{src}` (id or uid).
 pub(crate) async fn detail(ctx: Ctx, Path(src): Path<String>, headers: HeaderMap) -> Response {
     let host = host(&headers);
-    let path = format!("/api/v1/source/{}", encode(&src));
+    let path = format!("/api/v1/source/{}", view::url_part(&src));
     let s = match api::call_as(&ctx.state, &ctx.bearer, Method::GET, &path, None, host).await {
         Ok(v) => v,
         Err(e) => return super::error_page(&ctx, StatusCode::NOT_FOUND, &e),
@@ -237,10 +237,6 @@ fn text(v: &Value, field: &str) -> String {
 
 fn host(headers: &HeaderMap) -> Option<&http::HeaderValue> {
     headers.get(http::header::HOST)
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// Application names by id, each looked up once per page.

@@ -282,8 +282,8 @@ pub(crate) async fn apply_preset(
     check_headers(&mut v, headers.iter().map(|(k, val)| (k.as_str(), Some(val.as_str()))));
     v.finish()?;
     let mut ep = access.endpoint;
-    let kind: TransformKind = kind.into();
-    ep.transformation = Some(checked(Some(kind.as_str()), None, code, true)?);
+    // `instantiate` compiled the code already.
+    ep.transformation = Some(Transformation { kind, code, enabled: true });
     ep.headers.extend(headers);
     save(&state, ep).await
 }
@@ -315,7 +315,7 @@ fn checked(
             .ok_or_else(|| ApiError::invalid(&["body", "kind"], "must be `template` or `javascript`"))?,
         None => existing.map_or(TransformKind::Javascript, |t| t.kind),
     };
-    herald_transform::Compiled::new(kind.into(), &code)
+    herald_transform::Compiled::new(kind, &code)
         .map_err(|e| ApiError::invalid(&["body", "code"], e.to_string()))?;
     Ok(Transformation { kind, code, enabled })
 }

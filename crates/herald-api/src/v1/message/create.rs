@@ -195,8 +195,7 @@ async fn routing(
         };
     }
     let app = resolve_app(state, caller, app_id, inline).await?;
-    let endpoints = state.store.all_endpoints(&app.id).await?;
-    let routing = Routing { app, endpoints: Arc::new(endpoints.into_iter().map(Arc::new).collect()) };
+    let routing = Routing::load(state.store.as_ref(), app).await?;
     state.routing.put(app_id, routing.clone());
     Ok(routing)
 }
