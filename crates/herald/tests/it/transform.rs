@@ -368,7 +368,31 @@ async fn a_slack_preset_delivers_slacks_message_shape(backend: Backend) {
     assert_eq!(got[0].method, http::Method::POST);
 }
 
+/// The dry run shows credential headers (a preset's Authorization) as attempts do: ••••.
+async fn the_dry_run_never_shows_a_credential_header(backend: Backend) {
+    let server = TestServer::start_on(&backend, |_| {}).await;
+    let receiver = TestReceiver::start().await;
+    let (app, ep, _) = app_with_endpoint(&sdk(&server), &receiver.url).await;
+    let headers = json!({"headers": {"Authorization": "Bearer top-secret-token", "X-Team": "ops"}});
+    let (status, _) = call(
+        &server,
+        reqwest::Method::PUT,
+        &format!("/api/v1/app/{app}/endpoint/{ep}/headers"),
+        Some(headers),
+    )
+    .await;
+    assert!((200..300).contains(&status));
+    let path = format!("/api/v1/app/{app}/endpoint/{ep}/transformation/simulate");
+    let sample = json!({"eventType": "a.b", "payload": {"n": 1}});
+    let (status, out) = call(&server, reqwest::Method::POST, &path, Some(sample)).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["headers"]["authorization"], json!("••••"), "{out}");
+    assert_eq!(out["headers"]["x-team"], json!("ops"), "other headers as they are");
+    assert!(!out.to_string().contains("top-secret-token"));
+}
+
 crate::on_both_stores!(
+    the_dry_run_never_shows_a_credential_header,
     a_template_sets_method_url_and_body_and_the_signature_covers_that_body,
     a_javascript_transformation_rewrites_or_skips_and_a_skip_makes_no_attempt,
     a_runaway_script_fails_its_attempt_and_the_other_endpoint_still_gets_the_message,

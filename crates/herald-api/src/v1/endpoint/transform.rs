@@ -18,7 +18,7 @@ use herald_core::{
     Delivery, DeliveryStatus, Endpoint, Message, MessageId, Timestamp, TransformKind, Transformation, Trigger,
 };
 use herald_delivery::Dispatch;
-use herald_delivery::pipeline::prepare_shaped;
+use herald_delivery::pipeline::{prepare_shaped, record};
 use herald_delivery::transform::Shaped;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,7 +98,8 @@ pub struct SimulateOut {
     pub method: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Every header sent, Herald's `webhook-*` signature headers included.
+    /// Every header sent, Herald's `webhook-*` signature headers included; credential
+    /// values (Authorization, API keys, tokens) shown as `••••`, as attempts show them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,10 +210,11 @@ pub(crate) async fn simulate(
         Shaped::Transformed(r) => prepare_shaped(&d, Some(r), now),
     };
     let request = request.map_err(|e| ApiError::invalid(&["body", "code"], e.to_string()))?;
+    // Credentials (a preset's Authorization, API keys) as attempts show them: ••••.
     let headers = request
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| (n.as_str().to_owned(), record::shown_value(n.as_str(), v.as_bytes())))
         .collect();
     Ok(Json(SimulateOut {
         skip: false,
