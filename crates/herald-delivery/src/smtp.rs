@@ -180,10 +180,9 @@ pub fn with_defaults(mut req: OutboundRequest, message: &Message) -> OutboundReq
 /// The headers of the mail `req` becomes, as the attempt records them (or, when it
 /// cannot become one, the request's headers that would have been used).
 pub fn recorded_headers(req: &OutboundRequest) -> Vec<(String, String)> {
-    let composed = SmtpTarget::parse(&req.url).ok().and_then(|t| mail::compose(req, &t).ok());
-    match composed {
-        Some(mail) => mail.headers,
-        None => req
+    match mail::compose(req) {
+        Ok(mail) => mail.headers,
+        Err(_) => req
             .headers
             .iter()
             .map(|(n, v)| {
@@ -221,7 +220,7 @@ impl Mailer {
         timeout: Duration,
     ) -> Result<Answer, Failure> {
         let target = SmtpTarget::parse(&req.url).map_err(|e| failure(FailureKind::Other, e))?;
-        let mail = mail::compose(&req, &target).map_err(|e| failure(FailureKind::Other, e))?;
+        let mail = mail::compose(&req).map_err(|e| failure(FailureKind::Other, e))?;
         let exchange = async {
             let addrs = resolve(egress, &target).await?;
             let stream = connect(&addrs).await?;

@@ -16,7 +16,6 @@
 use base64::Engine as _;
 use http::HeaderMap;
 
-use super::SmtpTarget;
 use crate::client::OutboundRequest;
 
 /// Longest line SMTP allows, without its CRLF (RFC 5321 §4.5.3.1.6).
@@ -58,7 +57,7 @@ impl Mail {
 }
 
 /// The mail for `req` to `target`; the error names what is missing.
-pub(crate) fn compose(req: &OutboundRequest, _target: &SmtpTarget) -> Result<Mail, String> {
+pub(crate) fn compose(req: &OutboundRequest) -> Result<Mail, String> {
     let h = |name: &str| header(&req.headers, name);
     let from_header = h("from").ok_or("no sender: set ?from= in the endpoint URL or a From header")?;
     let from = split_mailboxes(&from_header)
@@ -241,10 +240,6 @@ mod tests {
         }
     }
 
-    fn target() -> SmtpTarget {
-        SmtpTarget::parse(&Url::parse("smtp://mail.example.com").expect("url")).expect("target")
-    }
-
     fn value<'m>(mail: &'m Mail, name: &str) -> Option<&'m str> {
         mail.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
@@ -265,7 +260,7 @@ mod tests {
             ],
             b"Paid.\n.hidden\n",
         );
-        let mail = compose(&req, &target()).expect("composes");
+        let mail = compose(&req).expect("composes");
         assert_eq!(mail.from, "shop@example.com");
         assert_eq!(mail.to, ["jane@example.org", "ops@example.org", "audit@example.org"]);
         assert_eq!(value(&mail, "Subject"), Some("Order paid"));
@@ -279,11 +274,11 @@ mod tests {
 
     #[test]
     fn missing_sender_or_recipient_is_named() {
-        let no_from = compose(&request(&[("to", "a@b.c")], b"x"), &target()).expect_err("no sender");
+        let no_from = compose(&request(&[("to", "a@b.c")], b"x")).expect_err("no sender");
         assert!(no_from.contains("?from="), "{no_from}");
-        let no_to = compose(&request(&[("from", "a@b.c")], b"x"), &target()).expect_err("no recipient");
+        let no_to = compose(&request(&[("from", "a@b.c")], b"x")).expect_err("no recipient");
         assert!(no_to.contains("?to="), "{no_to}");
-        let bad = compose(&request(&[("from", "a@b.c"), ("to", "not an address")], b"x"), &target());
+        let bad = compose(&request(&[("from", "a@b.c"), ("to", "not an address")], b"x"));
         assert!(bad.is_err());
     }
 
